@@ -694,6 +694,7 @@ FailureOr<WindowAttr> WindowAttr::parseHlo(MLIRContext *context,
   return parseWhole<WindowAttr>(text, error, errorPos, [&](SyntaxCursor &c) {
     SmallVector<int64_t> size, stride, padLow, padHigh, lhsDilate, rhsDilate,
         reversal;
+    size_t start = c.pos();
     if (!c.expect("{"))
       return WindowAttr();
     llvm::StringSet<> seen;
@@ -737,7 +738,7 @@ FailureOr<WindowAttr> WindowAttr::parseHlo(MLIRContext *context,
     }
     size_t rank = size.size();
     if (rank == 0 && !(stride.empty() && padLow.empty())) {
-      c.fail("window without 'size'");
+      c.failAt(start, "window without 'size'");
       return WindowAttr();
     }
     auto fill = [&](SmallVector<int64_t> &field, int64_t value) {
@@ -759,7 +760,7 @@ FailureOr<WindowAttr> WindowAttr::parseHlo(MLIRContext *context,
         [&] { return mlir::emitError(UnknownLoc::get(context)); }, context,
         size, stride, padLow, padHigh, lhsDilate, rhsDilate, reversal);
     if (!attr)
-      c.fail(diagnostic);
+      c.failAt(start, diagnostic);
     return attr;
   });
 }

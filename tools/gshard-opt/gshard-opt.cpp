@@ -1,0 +1,140 @@
+//===- gshard-opt.cpp - The gshard compiler driver ------------------------===//
+//
+// Reads an HLO text module (or hlo-dialect MLIR), verifies it, runs the
+// requested passes and prints the result as HLO text or MLIR.
+//
+// Exit status: 0 success, 2 bad input, bad usage or a failing pass.
+//
+//===----------------------------------------------------------------------===//
+
+#include "gshard/Export/HloTextExporter.h"
+#include "gshard/Import/HloTextImporter.h"
+#include "gshard/InitAll.h"
+
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Support/FileUtilities.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/ToolOutputFile.h"
+
+using namespace mlir;
+
+namespace {
+enum class EmitKind { Hlo, Mlir };
+enum class InputKind { Auto, Hlo, Mlir };
+
+constexpr int kExitBadInput = 2;
+
+llvm::cl::OptionCategory toolCategory("gshard-opt options");
+
+llvm::cl::opt<std::string> inputFilename(llvm::cl::Positional,
+                                         llvm::cl::desc("<input .hlo/.mlir>"),
+                                         llvm::cl::init("-"),
+                                         llvm::cl::cat(toolCategory));
+
+llvm::cl::opt<std::string> outputFilename("o",
+                                          llvm::cl::desc("Output filename"),
+                                          llvm::cl::value_desc("filename"),
+                                          llvm::cl::init("-"),
+                                          llvm::cl::cat(toolCategory));
+
+llvm::cl::opt<EmitKind> emitKind(
+    "emit", llvm::cl::desc("Output form"), llvm::cl::init(EmitKind::Hlo),
+    llvm::cl::values(clEnumValN(EmitKind::Hlo, "hlo", "XLA HLO text (default)"),
+                     clEnumValN(EmitKind::Mlir, "mlir",
+                                "MLIR assembly of the hlo dialect")),
+    llvm::cl::cat(toolCategory));
+
+llvm::cl::opt<InputKind> inputKind(
+    "input-format", llvm::cl::desc("Input form"),
+    llvm::cl::init(InputKind::Auto),
+    llvm::cl::values(
+        clEnumValN(InputKind::Auto, "auto",
+                   "by extension: .mlir is MLIR, anything else HLO text"),
+        clEnumValN(InputKind::Hlo, "hlo", "XLA HLO text"),
+        clEnumValN(InputKind::Mlir, "mlir", "MLIR assembly")),
+    llvm::cl::cat(toolCategory));
+
+OwningOpRef<ModuleOp> parseInput(llvm::SourceMgr &sourceMgr,
+                                 MLIRContext &context) {
+  bool isMlir = inputKind == InputKind::Mlir ||
+                (inputKind == InputKind::Auto &&
+                 llvm::StringRef(inputFilename).ends_with(".mlir"));
+  if (!isMlir)
+    return gshard::importHloText(sourceMgr, &context);
+  OwningOpRef<ModuleOp> module =
+      parseSourceFile<ModuleOp>(sourceMgr, ParserConfig(&context));
+  if (module && failed(verify(*module)))
+    return nullptr;
+  return module;
+}
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM initLLVM(argc, argv);
+  gshard::registerAllPasses();
+  registerAsmPrinterCLOptions();
+  registerMLIRContextCLOptions();
+  registerPassManagerCLOptions();
+  PassPipelineCLParser passPipeline("", "Passes to run");
+  llvm::cl::HideUnrelatedOptions(
+      {&toolCategory, &llvm::getColorCategory()});
+  if (!llvm::cl::ParseCommandLineOptions(
+          argc, argv,
+          "gshard-opt: parse, verify, transform and print HLO modules\n",
+          &llvm::errs()))
+    return kExitBadInput;
+
+  DialectRegistry registry;
+  gshard::registerAllDialects(registry);
+  MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+
+  std::string errorMessage;
+  std::unique_ptr<llvm::MemoryBuffer> input =
+      openInputFile(inputFilename, &errorMessage);
+  if (!input) {
+    llvm::errs() << "gshard-opt: error: " << errorMessage << "\n";
+    return kExitBadInput;
+  }
+  llvm::SourceMgr sourceMgr;
+  sourceMgr.AddNewSourceBuffer(std::move(input), SMLoc());
+  SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
+
+  OwningOpRef<ModuleOp> module = parseInput(sourceMgr, context);
+  if (!module)
+    return kExitBadInput;
+
+  PassManager pm(&context, ModuleOp::getOperationName());
+  if (failed(applyPassManagerCLOptions(pm)))
+    return kExitBadInput;
+  auto reportPipelineError = [&](const llvm::Twine &message) {
+    return emitError(UnknownLoc::get(&context)) << message;
+  };
+  if (failed(passPipeline.addToPipeline(pm, reportPipelineError)))
+    return kExitBadInput;
+  if (failed(pm.run(*module)))
+    return kExitBadInput;
+
+  std::unique_ptr<llvm::ToolOutputFile> output =
+      openOutputFile(outputFilename, &errorMessage);
+  if (!output) {
+    llvm::errs() << "gshard-opt: error: " << errorMessage << "\n";
+    return kExitBadInput;
+  }
+  if (emitKind == EmitKind::Mlir) {
+    module->print(output->os());
+    output->os() << "\n";
+  } else if (failed(gshard::exportHloText(*module, output->os()))) {
+    return kExitBadInput;
+  }
+  output->keep();
+  return 0;
+}
