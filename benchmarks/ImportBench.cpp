@@ -12,10 +12,10 @@
 #include "gshard/Import/HloTextImporter.h"
 #include "gshard/InitAll.h"
 
+#include "benchmark/benchmark.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/Support/MemoryBuffer.h"
-#include "benchmark/benchmark.h"
 
 #include <cstdlib>
 

@@ -44,10 +44,21 @@ bool gshard::hlo::parseQuotedString(SyntaxCursor &cursor, std::string &value) {
       return cursor.failAt(start, "unterminated string literal");
     char e = rest[i++];
     switch (e) {
-    case 'n': value.push_back('\n'); break;
-    case 't': value.push_back('\t'); break;
-    case 'r': value.push_back('\r'); break;
-    case '"': case '\\': case '\'': case '?': value.push_back(e); break;
+    case 'n':
+      value.push_back('\n');
+      break;
+    case 't':
+      value.push_back('\t');
+      break;
+    case 'r':
+      value.push_back('\r');
+      break;
+    case '"':
+    case '\\':
+    case '\'':
+    case '?':
+      value.push_back(e);
+      break;
     case 'x': {
       unsigned code = 0, digits = 0;
       while (i < rest.size() && digits < 2 && llvm::isHexDigit(rest[i])) {
@@ -62,15 +73,17 @@ bool gshard::hlo::parseQuotedString(SyntaxCursor &cursor, std::string &value) {
     default:
       if (e >= '0' && e <= '7') {
         unsigned code = e - '0', digits = 1;
-        while (i < rest.size() && digits < 3 && rest[i] >= '0' && rest[i] <= '7') {
+        while (i < rest.size() && digits < 3 && rest[i] >= '0' &&
+               rest[i] <= '7') {
           code = code * 8 + (rest[i++] - '0');
           ++digits;
         }
         value.push_back(char(code & 0xff));
         break;
       }
-      return cursor.failAt(start + i - 2,
-                           "unknown escape '\\" + std::string(1, e) + "' in string");
+      return cursor.failAt(start + i - 2, "unknown escape '\\" +
+                                              std::string(1, e) +
+                                              "' in string");
     }
   }
   // Advance the cursor past the literal (it consumed the opening quote).
@@ -127,10 +140,10 @@ DictionaryAttr gshard::hlo::parseHloDict(MLIRContext *context,
 
 llvm::ArrayRef<llvm::StringRef> gshard::hlo::getMetadataKeyOrder() {
   static const llvm::StringRef order[] = {
-      "op_type",         "op_name",          "source_file",
-      "source_line",     "source_end_line",  "source_column",
-      "source_end_column", "profile_type",   "deduplicated_name",
-      "preserve_layout", "stack_frame_id",   "scheduling_name"};
+      "op_type",           "op_name",         "source_file",
+      "source_line",       "source_end_line", "source_column",
+      "source_end_column", "profile_type",    "deduplicated_name",
+      "preserve_layout",   "stack_frame_id",  "scheduling_name"};
   return order;
 }
 
@@ -170,8 +183,7 @@ void gshard::hlo::printHloDict(llvm::raw_ostream &os, DictionaryAttr dict,
 // MLIR assembly: every structured attribute is `<"HLO text">`
 //===----------------------------------------------------------------------===//
 
-template <typename AttrT>
-static Attribute parseQuotedHlo(AsmParser &parser) {
+template <typename AttrT> static Attribute parseQuotedHlo(AsmParser &parser) {
   std::string text;
   SMLoc loc = parser.getCurrentLocation();
   if (parser.parseLess() || parser.parseString(&text) || parser.parseGreater())
@@ -201,7 +213,7 @@ static void printQuotedHlo(AsmPrinter &printer, AttrT attr) {
   Attribute Name##Attr::parse(AsmParser &parser, Type) {                       \
     return parseQuotedHlo<Name##Attr>(parser);                                 \
   }                                                                            \
-  void Name##Attr::print(AsmPrinter &printer) const {                         \
+  void Name##Attr::print(AsmPrinter &printer) const {                          \
     printQuotedHlo(printer, *this);                                            \
   }
 GSHARD_QUOTED_ASM(Layout)
@@ -330,15 +342,13 @@ ShardingAttr ShardingAttr::withoutMetadata() const {
 /// mesh comes close; it also bounds every O(devices) loop.
 static constexpr int64_t kMaxDevices = int64_t(1) << 24;
 
-LogicalResult
-ShardingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                     ShardingKind kind, ArrayRef<int64_t> tileDims,
-                     ArrayRef<int64_t> iotaReshapeDims,
-                     ArrayRef<int64_t> iotaPerm, ArrayRef<int64_t> devices,
-                     bool replicateOnLastTileDim,
-                     ArrayRef<SubgroupKind> lastTileDims,
-                     ArrayRef<ShardingAttr> tupleElements, ArrayAttr metadata,
-                     ShardGroupKind, int64_t) {
+LogicalResult ShardingAttr::verify(
+    function_ref<InFlightDiagnostic()> emitError, ShardingKind kind,
+    ArrayRef<int64_t> tileDims, ArrayRef<int64_t> iotaReshapeDims,
+    ArrayRef<int64_t> iotaPerm, ArrayRef<int64_t> devices,
+    bool replicateOnLastTileDim, ArrayRef<SubgroupKind> lastTileDims,
+    ArrayRef<ShardingAttr> tupleElements, ArrayAttr metadata, ShardGroupKind,
+    int64_t) {
   if (kind == ShardingKind::Maximal) {
     if (devices.size() != 1 || devices[0] < 0)
       return emitError() << "maximal sharding needs one non-negative device";
@@ -368,8 +378,7 @@ ShardingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (replicateOnLastTileDim && !lastTileDims.empty())
     return emitError()
            << "last_tile_dim_replicate and last_tile_dims are exclusive";
-  if (lastTileDims.size() + (replicateOnLastTileDim ? 1 : 0) >
-      tileDims.size())
+  if (lastTileDims.size() + (replicateOnLastTileDim ? 1 : 0) > tileDims.size())
     return emitError() << "more subgroup dimensions than tile dimensions";
   if (devices.empty()) {
     if (checkedProduct(iotaReshapeDims) != numDevices)
@@ -405,8 +414,7 @@ ShardingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 /// Parses the body of one (non-tuple) sharding after its '{'.
 static ShardingAttr parseShardingBody(MLIRContext *context, SyntaxCursor &c);
 
-static ShardingAttr parseShardingBraces(MLIRContext *context,
-                                        SyntaxCursor &c) {
+static ShardingAttr parseShardingBraces(MLIRContext *context, SyntaxCursor &c) {
   if (!c.expect("{"))
     return {};
   // A tuple sharding is a brace list of shardings: `{{...}, {...}}` or `{}`.
@@ -544,9 +552,7 @@ static ShardingAttr parseShardingBody(MLIRContext *context, SyntaxCursor &c) {
   }
 
   std::string diagnostic;
-  auto emitError = [&]() {
-    return mlir::emitError(UnknownLoc::get(context));
-  };
+  auto emitError = [&]() { return mlir::emitError(UnknownLoc::get(context)); };
   // Verify without printing through the context's diagnostic handler.
   ScopedDiagnosticHandler capture(context, [&](Diagnostic &diag) {
     diagnostic = diag.str();
@@ -650,8 +656,7 @@ void ShardingAttr::printHlo(llvm::raw_ostream &os) const {
   os << '{';
   if (isTuple()) {
     llvm::interleave(
-        getTupleElements(), os, [&](ShardingAttr e) { e.printHlo(os); },
-        ", ");
+        getTupleElements(), os, [&](ShardingAttr e) { e.printHlo(os); }, ", ");
   } else {
     printShardingBody(os, *this);
   }
@@ -662,14 +667,12 @@ void ShardingAttr::printHlo(llvm::raw_ostream &os) const {
 // WindowAttr
 //===----------------------------------------------------------------------===//
 
-LogicalResult WindowAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                                 ArrayRef<int64_t> size,
-                                 ArrayRef<int64_t> stride,
-                                 ArrayRef<int64_t> padLow,
-                                 ArrayRef<int64_t> padHigh,
-                                 ArrayRef<int64_t> lhsDilate,
-                                 ArrayRef<int64_t> rhsDilate,
-                                 ArrayRef<int64_t> reversal) {
+LogicalResult
+WindowAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                   ArrayRef<int64_t> size, ArrayRef<int64_t> stride,
+                   ArrayRef<int64_t> padLow, ArrayRef<int64_t> padHigh,
+                   ArrayRef<int64_t> lhsDilate, ArrayRef<int64_t> rhsDilate,
+                   ArrayRef<int64_t> reversal) {
   size_t rank = size.size();
   for (ArrayRef<int64_t> field :
        {stride, padLow, padHigh, lhsDilate, rhsDilate, reversal})
@@ -873,8 +876,8 @@ ConvDimensionNumbersAttr::parseHlo(MLIRContext *context, llvm::StringRef text,
   }
   Labels input, kernel, output;
   if (!parsePart(trimmed.take_front(underscore), 'b', 'f', 0, input) ||
-      !parsePart(trimmed.slice(underscore + 1, arrow), 'i', 'o',
-                 underscore + 1, kernel) ||
+      !parsePart(trimmed.slice(underscore + 1, arrow), 'i', 'o', underscore + 1,
+                 kernel) ||
       !parsePart(trimmed.drop_front(arrow + 2), 'b', 'f', arrow + 2, output))
     return failure();
   if (input.spatial.size() != kernel.spatial.size() ||
@@ -905,8 +908,7 @@ void ConvDimensionNumbersAttr::printHlo(llvm::raw_ostream &os) const {
   printPart(getKernelInputFeature(), 'i', getKernelOutputFeature(), 'o',
             getKernelSpatial());
   os << "->";
-  printPart(getOutputBatch(), 'b', getOutputFeature(), 'f',
-            getOutputSpatial());
+  printPart(getOutputBatch(), 'b', getOutputFeature(), 'f', getOutputSpatial());
 }
 
 //===----------------------------------------------------------------------===//
@@ -998,9 +1000,10 @@ SmallVector<SmallVector<int64_t>> ReplicaGroupsAttr::getGroups() const {
   return groups;
 }
 
-FailureOr<ReplicaGroupsAttr>
-ReplicaGroupsAttr::parseHlo(MLIRContext *context, llvm::StringRef text,
-                            std::string &error, size_t &errorPos) {
+FailureOr<ReplicaGroupsAttr> ReplicaGroupsAttr::parseHlo(MLIRContext *context,
+                                                         llvm::StringRef text,
+                                                         std::string &error,
+                                                         size_t &errorPos) {
   return parseWhole<ReplicaGroupsAttr>(
       text, error, errorPos, [&](SyntaxCursor &c) -> ReplicaGroupsAttr {
         SmallVector<int64_t> devices, sizes, shape, reshape, perm;
@@ -1048,9 +1051,8 @@ ReplicaGroupsAttr::parseHlo(MLIRContext *context, llvm::StringRef text,
           return success();
         });
         auto attr = ReplicaGroupsAttr::getChecked(
-            [&] { return mlir::emitError(UnknownLoc::get(context)); },
-            context, devices, sizes, isIota,
-            isIota ? shape[0] : int64_t(sizes.size()),
+            [&] { return mlir::emitError(UnknownLoc::get(context)); }, context,
+            devices, sizes, isIota, isIota ? shape[0] : int64_t(sizes.size()),
             isIota ? shape[1] : 0, reshape, perm);
         if (!attr)
           c.failAt(start, diagnostic);

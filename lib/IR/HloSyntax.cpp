@@ -32,7 +32,8 @@ bool SyntaxCursor::parseInt(int64_t &value) {
   skipSpace();
   size_t start = position;
   bool negative = false;
-  if (position < text.size() && (text[position] == '-' || text[position] == '+')) {
+  if (position < text.size() &&
+      (text[position] == '-' || text[position] == '+')) {
     negative = text[position] == '-';
     ++position;
   }
@@ -167,7 +168,8 @@ void gshard::hlo::printEscapedString(llvm::raw_ostream &os,
       break;
     default:
       if (c < 0x20 || c == 0x7f)
-        os << "\\x" << llvm::hexdigit(c >> 4, true) << llvm::hexdigit(c & 15, true);
+        os << "\\x" << llvm::hexdigit(c >> 4, true)
+           << llvm::hexdigit(c & 15, true);
       else
         os << c;
     }

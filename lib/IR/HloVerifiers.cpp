@@ -46,8 +46,8 @@ static LogicalResult checkDimList(Operation *op, ArrayRef<int64_t> dims,
       return op->emitOpError() << what << " dimension " << dim
                                << " is out of range for rank " << rank;
     if (!seen.insert(dim).second)
-      return op->emitOpError() << what << " dimension " << dim
-                               << " appears twice";
+      return op->emitOpError()
+             << what << " dimension " << dim << " appears twice";
   }
   return success();
 }
@@ -70,8 +70,8 @@ LogicalResult gshard::hlo::impl::verifySameShape(Operation *op) {
 }
 
 LogicalResult gshard::hlo::impl::verifySameElementType(Operation *op) {
-  Type element = cast<RankedTensorType>(op->getResult(0).getType())
-                     .getElementType();
+  Type element =
+      cast<RankedTensorType>(op->getResult(0).getType()).getElementType();
   for (Value operand : op->getOperands())
     if (tensorOf(operand).getElementType() != element)
       return op->emitOpError("operand element type ")
@@ -89,8 +89,8 @@ LogicalResult CompareOp::verify() {
   auto result = cast<RankedTensorType>(getType());
   if (!sameDims(lhs, rhs) || !sameDims(lhs, result))
     return emitOpError("operands ")
-           << shapeText(lhs) << " and " << shapeText(rhs)
-           << " and result " << shapeText(result) << " must have one shape";
+           << shapeText(lhs) << " and " << shapeText(rhs) << " and result "
+           << shapeText(result) << " must have one shape";
   if (lhs.getElementType() != rhs.getElementType())
     return emitOpError("compares different element types");
   if (!result.getElementType().isInteger(1))
@@ -103,8 +103,7 @@ LogicalResult SelectOp::verify() {
        onFalse = tensorOf(getOnFalse());
   auto result = cast<RankedTensorType>(getType());
   if (!pred.getElementType().isInteger(1))
-    return emitOpError("predicate must be pred, not ")
-           << pred.getElementType();
+    return emitOpError("predicate must be pred, not ") << pred.getElementType();
   if (!sameDims(onTrue, onFalse) || !sameDims(onTrue, result) ||
       onTrue.getElementType() != onFalse.getElementType() ||
       onTrue.getElementType() != result.getElementType())
@@ -264,8 +263,7 @@ LogicalResult ConcatenateOp::verify() {
     return emitOpError("needs exactly one concatenate dimension");
   int64_t dim = getDimensions()[0];
   if (dim < 0 || dim >= result.getRank())
-    return emitOpError("concatenate dimension ")
-           << dim << " is out of range";
+    return emitOpError("concatenate dimension ") << dim << " is out of range";
   if (getInputs().empty())
     return emitOpError("needs at least one operand");
   int64_t total = 0;
@@ -281,8 +279,7 @@ LogicalResult ConcatenateOp::verify() {
     total += type.getDimSize(dim);
   }
   if (total != result.getDimSize(dim))
-    return emitOpError("result dimension ")
-           << dim << " should be " << total;
+    return emitOpError("result dimension ") << dim << " should be " << total;
   return success();
 }
 
@@ -425,8 +422,8 @@ LogicalResult ReduceOp::verify() {
   else
     results.push_back(getType());
   if (results.size() != n)
-    return emitOpError("has ") << n << " inputs but " << results.size()
-                               << " results";
+    return emitOpError("has ")
+           << n << " inputs but " << results.size() << " results";
   for (size_t i = 0; i < n; ++i) {
     auto input = tensorOf(operands[i]);
     auto init = tensorOf(operands[n + i]);

@@ -54,8 +54,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   std::string second = print(*again, ok);
   if (!ok || first != second) {
-    fprintf(stderr, "print is not a fixed point:\n%s\n---\n%s\n",
-            first.c_str(), second.c_str());
+    fprintf(stderr, "print is not a fixed point:\n%s\n---\n%s\n", first.c_str(),
+            second.c_str());
     abort();
   }
   return 0;

@@ -16,8 +16,7 @@ protected:
   IRTest() { context.loadDialect<HloDialect>(); }
 
   /// Parses `text` as AttrT and prints it back.
-  template <typename AttrT>
-  std::string roundTrip(llvm::StringRef text) {
+  template <typename AttrT> std::string roundTrip(llvm::StringRef text) {
     std::string error;
     size_t pos = 0;
     FailureOr<AttrT> attr = AttrT::parseHlo(&context, text, error, pos);
@@ -70,11 +69,11 @@ TEST_F(IRTest, ShardingErrorsNameTheProblem) {
 TEST_F(IRTest, WindowDefaultsAreOmitted) {
   EXPECT_EQ(roundTrip<WindowAttr>("{size=3x3 stride=1x1 pad=0_0x0_0}"),
             "{size=3x3}");
-  EXPECT_EQ(roundTrip<WindowAttr>(
-                "{size=3x3 stride=2x2 pad=0_1x1_1 lhs_dilate=1x2 "
-                "rhs_dilate=2x1 rhs_reversal=0x1}"),
-            "{size=3x3 stride=2x2 pad=0_1x1_1 lhs_dilate=1x2 rhs_dilate=2x1 "
-            "rhs_reversal=0x1}");
+  EXPECT_EQ(
+      roundTrip<WindowAttr>("{size=3x3 stride=2x2 pad=0_1x1_1 lhs_dilate=1x2 "
+                            "rhs_dilate=2x1 rhs_reversal=0x1}"),
+      "{size=3x3 stride=2x2 pad=0_1x1_1 lhs_dilate=1x2 rhs_dilate=2x1 "
+      "rhs_reversal=0x1}");
   EXPECT_EQ(roundTrip<WindowAttr>("{size=3x3 stride=2}"),
             "error@0: window fields must all have 2 entries");
 }

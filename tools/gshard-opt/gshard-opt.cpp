@@ -84,8 +84,7 @@ int main(int argc, char **argv) {
   registerMLIRContextCLOptions();
   registerPassManagerCLOptions();
   PassPipelineCLParser passPipeline("", "Passes to run");
-  llvm::cl::HideUnrelatedOptions(
-      {&toolCategory, &llvm::getColorCategory()});
+  llvm::cl::HideUnrelatedOptions({&toolCategory, &llvm::getColorCategory()});
   if (!llvm::cl::ParseCommandLineOptions(
           argc, argv,
           "gshard-opt: parse, verify, transform and print HLO modules\n",
