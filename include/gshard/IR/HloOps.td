@@ -41,6 +41,10 @@ def HLO_SameShape : NativeOpTrait<"HloSameShape"> {
 def HLO_SameElementType : NativeOpTrait<"HloSameElementType"> {
   let cppNamespace = "::gshard::hlo::OpTrait";
 }
+// Ops that name computations (to_apply, body, branches, ...): their
+// signatures are checked against the callee in verifySymbolUses.
+defvar HLO_CallsComputations = DeclareOpInterfaceMethods<SymbolUserOpInterface>;
+
 class HLO_VerifiedOp<string mnemonic, list<Trait> traits = [], dag args = (ins)>
     : HLO_Op<mnemonic, traits, args> {
   let hasVerifier = 1;
@@ -120,7 +124,7 @@ def HLO_SelectOp : HLO_VerifiedOp<"select", [Pure],
     (ins HLO_Tensor:$pred, HLO_Tensor:$on_true, HLO_Tensor:$on_false)>;
 def HLO_ClampOp : HLO_VerifiedOp<"clamp", [Pure],
     (ins HLO_Tensor:$min, HLO_Tensor:$operand, HLO_Tensor:$max)>;
-def HLO_MapOp : HLO_Op<"map", [],
+def HLO_MapOp : HLO_Op<"map", [HLO_CallsComputations],
     (ins Variadic<HLO_Tensor>:$inputs, OptionalAttr<DenseI64ArrayAttr>:$dimensions,
          FlatSymbolRefAttr:$to_apply)>;
 
@@ -219,7 +223,7 @@ def HLO_ConvolutionOp : HLO_Op<"convolution", [Pure],
          OptionalAttr<I64Attr>:$feature_group_count,
          OptionalAttr<I64Attr>:$batch_group_count,
          OptionalAttr<TypedArrayAttrBase<HLO_PrecisionAttr, "precisions">>:$operand_precision)>;
-def HLO_ReduceOp : HLO_VerifiedOp<"reduce", [],
+def HLO_ReduceOp : HLO_VerifiedOp<"reduce", [HLO_CallsComputations],
     (ins Variadic<HLO_Tensor>:$operands_and_inits,
          DenseI64ArrayAttr:$dimensions, FlatSymbolRefAttr:$to_apply)> {
   let description = "Operands are N inputs followed by N init values.";
@@ -233,12 +237,12 @@ def HLO_ReduceOp : HLO_VerifiedOp<"reduce", [],
     }
   }];
 }
-def HLO_ReduceWindowOp : HLO_Op<"reduce_window", [],
+def HLO_ReduceWindowOp : HLO_Op<"reduce_window", [HLO_CallsComputations],
     (ins Variadic<HLO_Tensor>:$operands_and_inits,
          HLO_WindowAttr:$window, FlatSymbolRefAttr:$to_apply)> {
   let description = "Operands are N inputs followed by N init values.";
 }
-def HLO_SelectAndScatterOp : HLO_Op<"select_and_scatter", [],
+def HLO_SelectAndScatterOp : HLO_Op<"select_and_scatter", [HLO_CallsComputations],
     (ins HLO_Tensor:$operand, HLO_Tensor:$source, HLO_Tensor:$init_value,
          OptionalAttr<HLO_WindowAttr>:$window, FlatSymbolRefAttr:$select,
          FlatSymbolRefAttr:$scatter)>;
@@ -251,7 +255,7 @@ def HLO_GatherOp : HLO_Op<"gather", [Pure],
          OptionalAttr<DenseI64ArrayAttr>:$start_indices_batching_dims,
          I64Attr:$index_vector_dim, DenseI64ArrayAttr:$slice_sizes,
          OptionalAttr<BoolAttr>:$indices_are_sorted)>;
-def HLO_ScatterOp : HLO_Op<"scatter", [],
+def HLO_ScatterOp : HLO_Op<"scatter", [HLO_CallsComputations],
     (ins Variadic<HLO_Tensor>:$args,
          DenseI64ArrayAttr:$update_window_dims,
          DenseI64ArrayAttr:$inserted_window_dims,
@@ -264,7 +268,7 @@ def HLO_ScatterOp : HLO_Op<"scatter", [],
          FlatSymbolRefAttr:$to_apply)> {
   let description = "Operands are N inputs, the indices, then N updates.";
 }
-def HLO_SortOp : HLO_Op<"sort", [],
+def HLO_SortOp : HLO_Op<"sort", [HLO_CallsComputations],
     (ins Variadic<HLO_Tensor>:$inputs, DenseI64ArrayAttr:$dimensions,
          OptionalAttr<BoolAttr>:$is_stable, FlatSymbolRefAttr:$to_apply)>;
 def HLO_TopKOp : HLO_Op<"topk", [],
@@ -292,21 +296,21 @@ def HLO_BatchNormGradOp : HLO_Op<"batch_norm_grad", [Pure],
 // Control flow and calls
 //===----------------------------------------------------------------------===//
 
-def HLO_WhileOp : HLO_Op<"while", [],
+def HLO_WhileOp : HLO_Op<"while", [HLO_CallsComputations],
     (ins HLO_Value:$init, FlatSymbolRefAttr:$condition,
          FlatSymbolRefAttr:$body,
          OptionalAttr<StrAttr>:$known_trip_count)>;
-def HLO_ConditionalOp : HLO_Op<"conditional", [],
+def HLO_ConditionalOp : HLO_Op<"conditional", [HLO_CallsComputations],
     (ins HLO_Tensor:$branch_index, Variadic<HLO_Value>:$branch_operands,
          OptionalAttr<FlatSymbolRefAttr>:$true_computation,
          OptionalAttr<FlatSymbolRefAttr>:$false_computation,
          OptionalAttr<FlatSymbolRefArrayAttr>:$branch_computations)>;
-def HLO_CallOp : HLO_Op<"call", [],
+def HLO_CallOp : HLO_Op<"call", [HLO_CallsComputations],
     (ins Variadic<HLO_Value>:$args, FlatSymbolRefAttr:$to_apply)>;
-def HLO_FusionOp : HLO_Op<"fusion", [],
+def HLO_FusionOp : HLO_Op<"fusion", [HLO_CallsComputations],
     (ins Variadic<HLO_Value>:$args, HLO_FusionKindAttr:$kind,
          FlatSymbolRefAttr:$calls)>;
-def HLO_CustomCallOp : HLO_Op<"custom_call", [],
+def HLO_CustomCallOp : HLO_Op<"custom_call", [HLO_CallsComputations],
     (ins Variadic<HLO_Value>:$args, StrAttr:$custom_call_target,
          OptionalAttr<BoolAttr>:$custom_call_has_side_effect,
          OptionalAttr<HLO_CustomCallApiVersionAttr>:$api_version,
@@ -329,7 +333,7 @@ defvar HLO_CollectiveAttrs = (ins
   OptionalAttr<BoolAttr>:$use_global_device_ids,
   OptionalAttr<BoolAttr>:$constrain_layout);
 
-def HLO_AllReduceOp : HLO_Op<"all_reduce", [],
+def HLO_AllReduceOp : HLO_Op<"all_reduce", [HLO_CallsComputations],
     !con((ins Variadic<HLO_Tensor>:$operands, FlatSymbolRefAttr:$to_apply),
          HLO_CollectiveAttrs)>;
 def HLO_AllGatherOp : HLO_Op<"all_gather", [],
@@ -339,7 +343,7 @@ def HLO_AllToAllOp : HLO_Op<"all_to_all", [],
     !con((ins Variadic<HLO_Tensor>:$operands,
               OptionalAttr<DenseI64ArrayAttr>:$dimensions),
          HLO_CollectiveAttrs)>;
-def HLO_ReduceScatterOp : HLO_Op<"reduce_scatter", [],
+def HLO_ReduceScatterOp : HLO_Op<"reduce_scatter", [HLO_CallsComputations],
     !con((ins Variadic<HLO_Tensor>:$operands, DenseI64ArrayAttr:$dimensions,
               FlatSymbolRefAttr:$to_apply),
          HLO_CollectiveAttrs)>;
