@@ -92,7 +92,7 @@ def HLO_SqrtOp : HLO_UnaryOp<"sqrt">;
 def HLO_TanOp : HLO_UnaryOp<"tan">;
 def HLO_TanhOp : HLO_UnaryOp<"tanh">;
 def HLO_ConvertOp : HLO_UnaryOp<"convert", []>;
-def HLO_BitcastConvertOp : HLO_Op<"bitcast_convert", [Pure],
+def HLO_BitcastConvertOp : HLO_VerifiedOp<"bitcast_convert", [Pure],
     (ins HLO_Tensor:$operand)>;
 def HLO_StochasticConvertOp : HLO_Op<"stochastic_convert", [Pure],
     (ins HLO_Tensor:$operand, HLO_Tensor:$random)>;
@@ -216,7 +216,7 @@ def HLO_DotOp : HLO_VerifiedOp<"dot", [Pure],
          OptionalAttr<TypedArrayAttrBase<HLO_PrecisionAttr, "precisions">>:$operand_precision,
          OptionalAttr<StrAttr>:$sparsity,
          OptionalAttr<StrAttr>:$algorithm)>;
-def HLO_ConvolutionOp : HLO_Op<"convolution", [Pure],
+def HLO_ConvolutionOp : HLO_VerifiedOp<"convolution", [Pure],
     (ins HLO_Tensor:$lhs, HLO_Tensor:$rhs,
          OptionalAttr<HLO_WindowAttr>:$window,
          HLO_ConvDimensionNumbersAttr:$dim_labels,
@@ -237,16 +237,16 @@ def HLO_ReduceOp : HLO_VerifiedOp<"reduce", [HLO_CallsComputations],
     }
   }];
 }
-def HLO_ReduceWindowOp : HLO_Op<"reduce_window", [HLO_CallsComputations],
+def HLO_ReduceWindowOp : HLO_VerifiedOp<"reduce_window", [HLO_CallsComputations],
     (ins Variadic<HLO_Tensor>:$operands_and_inits,
          HLO_WindowAttr:$window, FlatSymbolRefAttr:$to_apply)> {
   let description = "Operands are N inputs followed by N init values.";
 }
-def HLO_SelectAndScatterOp : HLO_Op<"select_and_scatter", [HLO_CallsComputations],
+def HLO_SelectAndScatterOp : HLO_VerifiedOp<"select_and_scatter", [HLO_CallsComputations],
     (ins HLO_Tensor:$operand, HLO_Tensor:$source, HLO_Tensor:$init_value,
          OptionalAttr<HLO_WindowAttr>:$window, FlatSymbolRefAttr:$select,
          FlatSymbolRefAttr:$scatter)>;
-def HLO_GatherOp : HLO_Op<"gather", [Pure],
+def HLO_GatherOp : HLO_VerifiedOp<"gather", [Pure],
     (ins HLO_Tensor:$operand, HLO_Tensor:$start_indices,
          DenseI64ArrayAttr:$offset_dims,
          DenseI64ArrayAttr:$collapsed_slice_dims,
@@ -255,7 +255,7 @@ def HLO_GatherOp : HLO_Op<"gather", [Pure],
          OptionalAttr<DenseI64ArrayAttr>:$start_indices_batching_dims,
          I64Attr:$index_vector_dim, DenseI64ArrayAttr:$slice_sizes,
          OptionalAttr<BoolAttr>:$indices_are_sorted)>;
-def HLO_ScatterOp : HLO_Op<"scatter", [HLO_CallsComputations],
+def HLO_ScatterOp : HLO_VerifiedOp<"scatter", [HLO_CallsComputations],
     (ins Variadic<HLO_Tensor>:$args,
          DenseI64ArrayAttr:$update_window_dims,
          DenseI64ArrayAttr:$inserted_window_dims,
@@ -268,7 +268,7 @@ def HLO_ScatterOp : HLO_Op<"scatter", [HLO_CallsComputations],
          FlatSymbolRefAttr:$to_apply)> {
   let description = "Operands are N inputs, the indices, then N updates.";
 }
-def HLO_SortOp : HLO_Op<"sort", [HLO_CallsComputations],
+def HLO_SortOp : HLO_VerifiedOp<"sort", [HLO_CallsComputations],
     (ins Variadic<HLO_Tensor>:$inputs, DenseI64ArrayAttr:$dimensions,
          OptionalAttr<BoolAttr>:$is_stable, FlatSymbolRefAttr:$to_apply)>;
 def HLO_TopKOp : HLO_Op<"topk", [],
@@ -333,17 +333,17 @@ defvar HLO_CollectiveAttrs = (ins
   OptionalAttr<BoolAttr>:$use_global_device_ids,
   OptionalAttr<BoolAttr>:$constrain_layout);
 
-def HLO_AllReduceOp : HLO_Op<"all_reduce", [HLO_CallsComputations],
+def HLO_AllReduceOp : HLO_VerifiedOp<"all_reduce", [HLO_CallsComputations],
     !con((ins Variadic<HLO_Tensor>:$operands, FlatSymbolRefAttr:$to_apply),
          HLO_CollectiveAttrs)>;
-def HLO_AllGatherOp : HLO_Op<"all_gather", [],
+def HLO_AllGatherOp : HLO_VerifiedOp<"all_gather", [],
     !con((ins Variadic<HLO_Tensor>:$operands, DenseI64ArrayAttr:$dimensions),
          HLO_CollectiveAttrs)>;
-def HLO_AllToAllOp : HLO_Op<"all_to_all", [],
+def HLO_AllToAllOp : HLO_VerifiedOp<"all_to_all", [],
     !con((ins Variadic<HLO_Tensor>:$operands,
               OptionalAttr<DenseI64ArrayAttr>:$dimensions),
          HLO_CollectiveAttrs)>;
-def HLO_ReduceScatterOp : HLO_Op<"reduce_scatter", [HLO_CallsComputations],
+def HLO_ReduceScatterOp : HLO_VerifiedOp<"reduce_scatter", [HLO_CallsComputations],
     !con((ins Variadic<HLO_Tensor>:$operands, DenseI64ArrayAttr:$dimensions,
               FlatSymbolRefAttr:$to_apply),
          HLO_CollectiveAttrs)>;
