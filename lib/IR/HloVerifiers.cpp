@@ -86,7 +86,7 @@ LogicalResult gshard::hlo::impl::verifySameElementType(Operation *op) {
 
 LogicalResult CompareOp::verify() {
   auto lhs = tensorOf(getLhs()), rhs = tensorOf(getRhs());
-  auto result = cast<RankedTensorType>(getType());
+  auto result = cast<RankedTensorType>(getResult().getType());
   if (!sameDims(lhs, rhs) || !sameDims(lhs, result))
     return emitOpError("operands ")
            << shapeText(lhs) << " and " << shapeText(rhs) << " and result "
