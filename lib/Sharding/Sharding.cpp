@@ -386,8 +386,17 @@ std::optional<SmallVector<int64_t>> gshard::getTileIndex(ShardingAttr s,
   }
   if (!s.isTiled())
     return SmallVector<int64_t>();
-  std::optional<SmallVector<int64_t>> index =
-      getTileAssignment(s).indexOf(device);
+  TileAssignment ta = getTileAssignment(s);
+  std::optional<SmallVector<int64_t>> index;
+  if (ta.isIota()) {
+    index = ta.indexOf(device);
+  } else {
+    // One lookup: a scan is cheaper than building the inverse map.
+    ArrayRef<int64_t> devices = ta.getExplicitDevices();
+    const int64_t *it = llvm::find(devices, device);
+    if (it != devices.end())
+      index = ta.unflatten(it - devices.begin());
+  }
   if (index)
     index->resize(getTiledDataRank(s));
   return index;

@@ -136,8 +136,10 @@ std::optional<int64_t> getManualDim(ShardingAttr s);
 llvm::SmallVector<int64_t> getTileShape(ShardingAttr s,
                                         llvm::ArrayRef<int64_t> globalShape);
 /// The data tile index of `device` (data dims only), nullopt if the device
-/// holds no tile. Replicated/manual shardings: all zeros for any device;
-/// maximal: zeros for its device only. O(rank) for iota.
+/// holds no tile. Replicated/manual shardings: an empty index (the whole
+/// tensor) for any device; maximal: for its device only. O(rank) for iota;
+/// O(devices) per call for explicit lists, so loops over many devices should
+/// query one `getTileAssignment(s)` (whose inverse map is built once).
 std::optional<llvm::SmallVector<int64_t>> getTileIndex(ShardingAttr s,
                                                        int64_t device);
 /// Start of `device`'s tile in each dim: tileIndex * ceil(n / tiles),
