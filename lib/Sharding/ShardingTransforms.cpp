@@ -279,8 +279,12 @@ static bool coarsensTo(ShardingAttr merged, ShardingAttr s) {
 std::optional<ShardingAttr>
 gshard::mergeShardingIfCompatible(ShardingAttr toMerge, ShardingAttr dst,
                                   int64_t minimumTiles) {
-  if (toMerge.isTuple() || dst.isTuple() || toMerge.isManual() ||
-      dst.isManual())
+  if (toMerge.isTuple() || dst.isTuple())
+    return std::nullopt;
+  // Subgroups in XLA's order: data..., manual, replicated (last).
+  toMerge = normalizeSharding(toMerge);
+  dst = normalizeSharding(dst);
+  if (toMerge.isManual() || dst.isManual())
     return std::nullopt;
   if (!toMerge.isTiled())
     return std::nullopt;
@@ -382,7 +386,6 @@ gshard::mergeShardingIfCompatible(ShardingAttr toMerge, ShardingAttr dst,
   TileAssignment mergeTa = getTileAssignment(toMerge);
   int64_t groups = numTiles * manual;
   SmallVector<SmallVector<int64_t>> buckets(groups);
-  SmallVector<int64_t> key(rank + (dstManual ? 1 : 0));
   for (int64_t f = 0; f < numDevices; ++f) {
     int64_t device = dstTa.deviceAt(f);
     SmallVector<int64_t> dstIndex = dstTa.unflatten(f);

@@ -591,6 +591,25 @@ TEST_F(ShardingTest, MergePartialShardings) {
     EXPECT_EQ(index[0], (*getTileIndex(d8, d))[0]);
     EXPECT_EQ(index[1], (*getTileIndex(m8, d))[1]);
   }
+  // Manual subgroups must agree; subgroup order is normalized first.
+  merged =
+      mergeShardingIfCompatible(parse("{devices=[1,2,2,2]<=[2,2,2]T(2,1,0) "
+                                      "last_tile_dims={manual, replicated}}"),
+                                parse("{devices=[2,1,2,2]<=[2,2,2]T(0,2,1) "
+                                      "last_tile_dims={replicated, manual}}"),
+                                3);
+  ASSERT_TRUE(merged.has_value());
+  EXPECT_EQ(str(*merged), "{devices=[2,2,2]<=[2,2,2]T(0,2,1) "
+                          "last_tile_dims={manual}}");
+  // Same dst tile on two dims: no consistent merge.
+  EXPECT_FALSE(mergeShardingIfCompatible(
+      parse("{devices=[1,2,2,2]<=[8] last_tile_dims={manual, replicated}}"),
+      parse("{devices=[2,1,2,2]<=[2,2,2]T(0,2,1) "
+            "last_tile_dims={replicated, manual}}"),
+      3));
+  EXPECT_FALSE(mergeShardingIfCompatible(
+      parse("{devices=[1,2,2,2]<=[8] last_tile_dims={manual, replicated}}"),
+      parse("{devices=[2,1,4]<=[8] last_tile_dim_replicate}"), 3));
   // mergeSharding: tuples elementwise; returns whether dst improved.
   ShardingAttr tupleDst = ShardingAttr::getTuple(&context, {dst, dst});
   ShardingAttr tupleMerge =
