@@ -619,6 +619,59 @@ TEST_F(ShardingTest, MergePartialShardings) {
                            "last_tile_dim_replicate}}");
 }
 
+TEST_F(ShardingTest, MergeFastPathAgreesWithGeneralPath) {
+  // Every pair of 2-D partial shardings over 8 devices built from the iota
+  // cases: the iota inputs (fast path) and their explicit copies (general
+  // path) must agree, and any result must refine both inputs per device.
+  SmallVector<ShardingAttr> partials;
+  const char *forms[] = {"<=[8]", "<=[2,4]T(1,0)", "<=[2,2,2]T(2,0,1)",
+                         "<=[4,2]T(1,0)", "<=[2,2,2]T(1,0,2)"};
+  const char *tilings[] = {"[2,1,4]", "[1,2,4]", "[4,1,2]", "[1,4,2]",
+                           "[2,2,2]", "[1,1,8]", "[2,4,1]"};
+  for (const char *t : tilings)
+    for (const char *f : forms)
+      partials.push_back(parse(std::string("{devices=") + t + f +
+                               " last_tile_dim_replicate}"));
+  int mergedCount = 0;
+  for (ShardingAttr a : partials)
+    for (ShardingAttr b : partials) {
+      if (getTiledDataRank(a) != getTiledDataRank(b))
+        continue;
+      auto explicitCopy = [&](ShardingAttr s) {
+        TileAssignment ta = getTileAssignment(s);
+        return getTiledSharding(
+            &context,
+            TileAssignment::getExplicit(ta.getDims(), ta.materialize()),
+            s.getReplicateOnLastTileDim());
+      };
+      std::optional<ShardingAttr> fast = mergeShardingIfCompatible(a, b, 2);
+      std::optional<ShardingAttr> slow =
+          mergeShardingIfCompatible(explicitCopy(a), explicitCopy(b), 2);
+      ASSERT_EQ(fast.has_value(), slow.has_value())
+          << str(a) << " + " << str(b);
+      if (!fast)
+        continue;
+      ++mergedCount;
+      EXPECT_TRUE(shardingsEqual(*fast, *slow)) << str(*fast) << str(*slow);
+      int64_t rank = getTiledDataRank(a);
+      SmallVector<int64_t> ta = getTilesPerDim(a, rank),
+                           tb = getTilesPerDim(b, rank);
+      for (int64_t d = 0; d < 8; ++d) {
+        SmallVector<int64_t> m = *getTileIndex(*fast, d),
+                             ia = *getTileIndex(a, d), ib = *getTileIndex(b, d);
+        for (int64_t i = 0; i < rank; ++i) {
+          if (ta[i] > 1) {
+            EXPECT_EQ(m[i], ia[i]);
+          }
+          if (tb[i] > 1) {
+            EXPECT_EQ(m[i], ib[i]);
+          }
+        }
+      }
+    }
+  EXPECT_GT(mergedCount, 10);
+}
+
 //===----------------------------------------------------------------------===//
 // Verification
 //===----------------------------------------------------------------------===//
