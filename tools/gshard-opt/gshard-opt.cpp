@@ -7,7 +7,9 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "gshard/Export/HloProtoExporter.h"
 #include "gshard/Export/HloTextExporter.h"
+#include "gshard/Import/HloProtoImporter.h"
 #include "gshard/Import/HloTextImporter.h"
 #include "gshard/InitAll.h"
 
@@ -23,21 +25,22 @@
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/WithColor.h"
 
 using namespace mlir;
 
 namespace {
-enum class EmitKind { Hlo, Mlir };
-enum class InputKind { Auto, Hlo, Mlir };
+enum class EmitKind { Hlo, Mlir, Proto };
+enum class InputKind { Auto, Hlo, Mlir, Proto };
 
 constexpr int kExitBadInput = 2;
 
 llvm::cl::OptionCategory toolCategory("gshard-opt options");
 
-llvm::cl::opt<std::string> inputFilename(llvm::cl::Positional,
-                                         llvm::cl::desc("<input .hlo/.mlir>"),
-                                         llvm::cl::init("-"),
-                                         llvm::cl::cat(toolCategory));
+llvm::cl::opt<std::string>
+    inputFilename(llvm::cl::Positional,
+                  llvm::cl::desc("<input .hlo/.mlir/.pb>"), llvm::cl::init("-"),
+                  llvm::cl::cat(toolCategory));
 
 llvm::cl::opt<std::string> outputFilename("o",
                                           llvm::cl::desc("Output filename"),
@@ -47,9 +50,10 @@ llvm::cl::opt<std::string> outputFilename("o",
 
 llvm::cl::opt<EmitKind> emitKind(
     "emit", llvm::cl::desc("Output form"), llvm::cl::init(EmitKind::Hlo),
-    llvm::cl::values(clEnumValN(EmitKind::Hlo, "hlo", "XLA HLO text (default)"),
-                     clEnumValN(EmitKind::Mlir, "mlir",
-                                "MLIR assembly of the hlo dialect")),
+    llvm::cl::values(
+        clEnumValN(EmitKind::Hlo, "hlo", "XLA HLO text (default)"),
+        clEnumValN(EmitKind::Mlir, "mlir", "MLIR assembly of the hlo dialect"),
+        clEnumValN(EmitKind::Proto, "proto", "binary xla.HloModuleProto")),
     llvm::cl::cat(toolCategory));
 
 llvm::cl::opt<InputKind> inputKind(
@@ -57,9 +61,12 @@ llvm::cl::opt<InputKind> inputKind(
     llvm::cl::init(InputKind::Auto),
     llvm::cl::values(
         clEnumValN(InputKind::Auto, "auto",
-                   "by extension: .mlir is MLIR, anything else HLO text"),
+                   "by extension: .mlir is MLIR, .pb binary HloModuleProto "
+                   "or HloProto, anything else HLO text"),
         clEnumValN(InputKind::Hlo, "hlo", "XLA HLO text"),
-        clEnumValN(InputKind::Mlir, "mlir", "MLIR assembly")),
+        clEnumValN(InputKind::Mlir, "mlir", "MLIR assembly"),
+        clEnumValN(InputKind::Proto, "proto",
+                   "binary xla.HloModuleProto or xla.HloProto")),
     llvm::cl::cat(toolCategory));
 
 OwningOpRef<ModuleOp> parseInput(llvm::SourceMgr &sourceMgr,
@@ -67,6 +74,11 @@ OwningOpRef<ModuleOp> parseInput(llvm::SourceMgr &sourceMgr,
   bool isMlir = inputKind == InputKind::Mlir ||
                 (inputKind == InputKind::Auto &&
                  llvm::StringRef(inputFilename).ends_with(".mlir"));
+  if (inputKind == InputKind::Proto ||
+      (inputKind == InputKind::Auto &&
+       llvm::StringRef(inputFilename).ends_with(".pb")))
+    return gshard::importHloProto(
+        *sourceMgr.getMemoryBuffer(sourceMgr.getMainFileID()), &context);
   if (!isMlir)
     return gshard::importHloText(sourceMgr, &context);
   OwningOpRef<ModuleOp> module =
@@ -131,6 +143,9 @@ int main(int argc, char **argv) {
   if (emitKind == EmitKind::Mlir) {
     module->print(output->os());
     output->os() << "\n";
+  } else if (emitKind == EmitKind::Proto) {
+    if (failed(gshard::exportHloProto(*module, output->os())))
+      return kExitBadInput;
   } else if (failed(gshard::exportHloText(*module, output->os()))) {
     return kExitBadInput;
   }
