@@ -357,6 +357,55 @@ LogicalResult Exporter::printShape(Operation *op, Type type, bool withLayout) {
   return success();
 }
 
+/// Whether `text` is one balanced `{...}` group (quotes honoured), which the
+/// importer keeps as raw text and XLA prints unquoted.
+static bool isBraceGroup(llvm::StringRef text) {
+  if (!text.starts_with("{") || !text.ends_with("}"))
+    return false;
+  int depth = 0;
+  bool inString = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (inString) {
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        inString = false;
+    } else if (c == '"') {
+      inString = true;
+    } else if (c == '{') {
+      ++depth;
+    } else if (c == '}' && --depth == 0 && i + 1 != text.size()) {
+      return false;
+    }
+  }
+  return depth == 0 && !inString;
+}
+
+/// `frontend_attributes={a="x",b={raw}}`: like printHloDict, but values that
+/// are a `{...}` group print unquoted, as XLA prints them.
+static void printFrontendAttributes(llvm::raw_ostream &os,
+                                    DictionaryAttr dict) {
+  os << '{';
+  llvm::interleave(
+      dict, os,
+      [&](NamedAttribute entry) {
+        auto text = dyn_cast<StringAttr>(entry.getValue());
+        if (text && isBraceGroup(text.getValue())) {
+          os << entry.getName().strref() << '=' << text.getValue();
+          return;
+        }
+        NamedAttribute single[] = {entry};
+        std::string one;
+        llvm::raw_string_ostream oneOs(one);
+        printHloDict(oneOs, DictionaryAttr::get(dict.getContext(), single),
+                     ",");
+        os << llvm::StringRef(one).drop_front().drop_back();
+      },
+      ",");
+  os << '}';
+}
+
 LogicalResult Exporter::printHeader() {
   os << "HloModule ";
   std::optional<llvm::StringRef> name = module.getSymName();
@@ -411,7 +460,7 @@ LogicalResult Exporter::printHeader() {
           ",");
       os << '}';
     } else if (auto dict = dyn_cast<DictionaryAttr>(value)) {
-      printHloDict(os, dict, ",");
+      printFrontendAttributes(os, dict);
     } else if (auto text = dyn_cast<StringAttr>(value)) {
       os << text.getValue();
     } else {
@@ -806,7 +855,7 @@ LogicalResult Exporter::printValue(Operation *op, llvm::StringRef key,
       if (key == "metadata")
         printHloDict(os, dict, " ", getMetadataKeyOrder());
       else
-        printHloDict(os, dict, ",");
+        printFrontendAttributes(os, dict);
       return success();
     }
     return mismatch("a dictionary");
