@@ -324,6 +324,29 @@ LogicalResult IotaOp::verify() {
 // Tuples
 //===----------------------------------------------------------------------===//
 
+/// `type` with the layouts of all its arrays dropped.
+static Type withoutLayouts(Type type) {
+  if (auto tensor = dyn_cast<RankedTensorType>(type))
+    return RankedTensorType::get(tensor.getShape(), tensor.getElementType());
+  if (auto tuple = dyn_cast<TupleType>(type)) {
+    SmallVector<Type> elements;
+    for (Type element : tuple.getTypes())
+      elements.push_back(withoutLayouts(element));
+    return TupleType::get(type.getContext(), elements);
+  }
+  return type;
+}
+
+LogicalResult CopyOp::verify() {
+  if (withoutLayouts(getOperand().getType()) !=
+      withoutLayouts(getResult().getType()))
+    return emitOpError("result ")
+           << shapeText(getResult().getType())
+           << " must have the shape of the operand "
+           << shapeText(getOperand().getType());
+  return success();
+}
+
 LogicalResult TupleOp::verify() {
   auto result = dyn_cast<TupleType>(getType());
   if (!result || result.size() != getElements().size())

@@ -68,7 +68,8 @@ def HLO_AbsOp : HLO_UnaryOp<"abs">;
 def HLO_CbrtOp : HLO_UnaryOp<"cbrt">;
 def HLO_CeilOp : HLO_UnaryOp<"ceil">;
 def HLO_ClzOp : HLO_UnaryOp<"count_leading_zeros">;
-def HLO_CopyOp : HLO_UnaryOp<"copy">;
+// copy also copies tuples (XLA allows any shape).
+def HLO_CopyOp : HLO_VerifiedOp<"copy", [Pure], (ins HLO_Value:$operand)>;
 def HLO_CosineOp : HLO_UnaryOp<"cosine">;
 def HLO_ErfOp : HLO_UnaryOp<"erf">;
 def HLO_ExponentialOp : HLO_UnaryOp<"exponential">;
