@@ -1,0 +1,90 @@
+//===- Check.h - Differential checking of partitioned programs --*- C++ -*-===//
+//
+// Part of gshard, under the Apache License v2.0.
+//
+// The pieces of `gshard-sim --check`: deterministic random inputs for an
+// ENTRY computation, splitting a global value into a device's shard by a
+// sharding (uneven shards padded with garbage), reassembling per-device
+// outputs, and comparing with documented tolerances.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef GSHARD_SIM_CHECK_H
+#define GSHARD_SIM_CHECK_H
+
+#include "gshard/IR/HloOps.h"
+#include "gshard/Sim/Literal.h"
+
+#include "mlir/IR/BuiltinOps.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace gshard::sim {
+
+struct Tolerance {
+  double rtol = 0;
+  double atol = 0;
+};
+
+/// Default float tolerance of an element kind (see docs/simulator.md):
+/// f64 1e-12/1e-12, f32 1e-5/1e-5, f16 2e-3/1e-3, bf16 1e-2/1e-2,
+/// 8-bit floats 0.25/0.1; integers and pred compare exactly.
+Tolerance getDefaultTolerance(ElemKind kind);
+
+/// Deterministic random arguments for the parameters of `entry`: floats
+/// uniform in [-1, 1), signed integers in [-10, 10), unsigned in [0, 10),
+/// pred 50/50; integer parameters that feed gather/scatter/dynamic-slice
+/// indices (through converts, reshapes, broadcasts) stay in range.
+std::vector<LiteralRef> generateInputs(hlo::ComputationOp entry,
+                                       uint64_t seed);
+
+/// This device's shard of `global` under `sharding`, shaped like
+/// `localType`. Tile offset = tile index * ceil(n / tiles); elements past
+/// the global bound (uneven shards) get garbage. Returns null with `error`
+/// if the local shape does not fit the sharding.
+LiteralRef shardValue(const LiteralRef &global, hlo::ShardingAttr sharding,
+                      mlir::Type localType, int64_t partition,
+                      uint64_t garbageSeed, std::string &error);
+
+/// Reassembles a global value of `globalType` from each partition's
+/// local value (`perPartition[p]`) under `sharding`.
+LiteralRef unshardValue(llvm::ArrayRef<LiteralRef> perPartition,
+                        hlo::ShardingAttr sharding, mlir::Type globalType,
+                        std::string &error);
+
+/// Result of comparing one output leaf.
+struct LeafComparison {
+  std::string path;  // "0", "1.2" for nested tuples
+  std::string shape; // f32[8,16]
+  bool match = true;
+  std::string note; // shape/type mismatch, replica disagreement
+  int64_t numElements = 0;
+  int64_t numMismatches = 0;
+  llvm::SmallVector<int64_t> firstIndex;
+  std::string expected, actual;
+  double maxAbsError = 0;
+  double maxRelError = 0;
+  Tolerance tolerance;
+  bool exact = false;
+};
+
+/// Compares `actual` against `expected` leaf by leaf. `rtol`/`atol`
+/// override the per-type defaults for every float leaf.
+std::vector<LeafComparison> compareValues(const Literal &expected,
+                                          const Literal &actual,
+                                          std::optional<double> rtol,
+                                          std::optional<double> atol);
+
+/// num_partitions of the module header, or 0.
+int64_t getHeaderInt(mlir::ModuleOp module, llvm::StringRef key);
+/// Largest device named by any sharding in the module, or -1.
+int64_t getMaxShardingDevice(mlir::ModuleOp module);
+/// True if the module contains collectives or SPMD custom-calls (so its
+/// single-program semantics needs all devices).
+bool needsAllDevices(mlir::ModuleOp module);
+
+} // namespace gshard::sim
+
+#endif // GSHARD_SIM_CHECK_H

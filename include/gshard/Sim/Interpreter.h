@@ -1,0 +1,81 @@
+//===- Interpreter.h - Reference interpreter for the hlo dialect -*- C++ -*-===//
+//
+// Part of gshard, under the Apache License v2.0.
+//
+// Executes `hlo.computation`s with XLA's semantics on simulated devices. A
+// device is (replica, partition); every device runs the same ENTRY
+// computation on its own arguments, and collectives rendezvous across the
+// devices of their replica groups. Errors are returned as text already
+// prefixed with `file:line:col: error:` of the offending instruction.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef GSHARD_SIM_INTERPRETER_H
+#define GSHARD_SIM_INTERPRETER_H
+
+#include "gshard/IR/HloOps.h"
+#include "gshard/Sim/Literal.h"
+
+#include "mlir/IR/BuiltinOps.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace gshard::sim {
+
+struct ExecOptions {
+  int64_t numReplicas = 1;
+  int64_t numPartitions = 1;
+  /// Seed of `rng` instructions (each device derives its own stream).
+  uint64_t seed = 0;
+  /// A while loop that runs longer than this is reported, not waited for.
+  int64_t maxWhileIterations = 10000000;
+};
+
+class Program;
+
+/// A module prepared for execution (computations resolved, handlers bound).
+/// Immutable once built; shared by all devices.
+class Executable {
+public:
+  ~Executable();
+  /// Prepares `module`; fails (with `error`) if it has no ENTRY computation.
+  static std::unique_ptr<Executable> create(mlir::ModuleOp module,
+                                            std::string &error);
+
+  hlo::ComputationOp getEntry() const;
+  mlir::ModuleOp getModule() const { return module; }
+
+  /// Reports the first instruction reachable from ENTRY that the interpreter
+  /// cannot execute (unknown opcode, custom-call target, elided constant).
+  bool checkExecutable(std::string &error) const;
+
+  /// Runs ENTRY on numReplicas*numPartitions devices; `args[d]` are the
+  /// arguments of device d = replica * numPartitions + partition. Returns
+  /// one result per device, or an empty vector and `error`.
+  std::vector<LiteralRef> run(llvm::ArrayRef<std::vector<LiteralRef>> args,
+                              const ExecOptions &options,
+                              std::string &error) const;
+
+  /// Runs ENTRY on a single device (replica 0, partition 0).
+  LiteralRef runSingle(llvm::ArrayRef<LiteralRef> args,
+                       const ExecOptions &options, std::string &error) const;
+
+  const Program &getProgram() const { return *program; }
+
+private:
+  Executable() = default;
+  mlir::ModuleOp module;
+  std::unique_ptr<Program> program;
+};
+
+/// Formats `file:line:col: error: message` for `op` (or `error: message`
+/// when the op has no file location).
+std::string formatError(mlir::Operation *op, const llvm::Twine &message);
+/// `file:line` of an op's location (or the instruction name).
+std::string formatLocation(mlir::Operation *op);
+
+} // namespace gshard::sim
+
+#endif // GSHARD_SIM_INTERPRETER_H

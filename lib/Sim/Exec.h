@@ -1,0 +1,180 @@
+//===- Exec.h - Internals shared by the op-family handlers ------*- C++ -*-===//
+//
+// Part of gshard, under the Apache License v2.0.
+//
+// The interpreter maps an op name to a handler function; each op family
+// (Elementwise.cpp, DataMovement.cpp, ...) registers its handlers in the
+// table. A handler receives the evaluated operands and returns the result
+// literal, or fails after recording an error in the context.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef GSHARD_LIB_SIM_EXEC_H
+#define GSHARD_LIB_SIM_EXEC_H
+
+#include "gshard/Sim/Interpreter.h"
+
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/StringMap.h"
+
+#include <functional>
+
+namespace gshard::sim {
+
+class ExecContext;
+class Rendezvous;
+
+using Handler = LiteralRef (*)(ExecContext &ctx, mlir::Operation *op,
+                               llvm::ArrayRef<LiteralRef> operands);
+using HandlerTable = llvm::StringMap<Handler>;
+
+void registerElementwiseHandlers(HandlerTable &table);
+void registerDataMovementHandlers(HandlerTable &table);
+void registerContractionHandlers(HandlerTable &table);
+void registerReductionHandlers(HandlerTable &table);
+void registerIndexingHandlers(HandlerTable &table);
+void registerControlFlowHandlers(HandlerTable &table);
+void registerCollectiveHandlers(HandlerTable &table);
+void registerMiscHandlers(HandlerTable &table);
+
+/// A computation prepared for execution: its instructions in order, their
+/// handlers, operand slots and the values that die after each instruction.
+struct CompiledComputation {
+  mutable hlo::ComputationOp op;
+  std::vector<mlir::Operation *> ops;
+  std::vector<Handler> handlers;
+  std::vector<llvm::SmallVector<int, 4>> operandSlots;
+  std::vector<llvm::SmallVector<int, 2>> releaseAfter;
+  /// Slot of the root value.
+  int rootSlot = -1;
+  size_t numParameters = 0;
+};
+
+class Program {
+public:
+  bool build(mlir::ModuleOp module, std::string &error);
+  const CompiledComputation *lookup(llvm::StringRef name) const {
+    auto it = computations.find(name);
+    return it == computations.end() ? nullptr : it->second.get();
+  }
+  const CompiledComputation *getEntry() const { return entry; }
+
+private:
+  llvm::StringMap<std::unique_ptr<CompiledComputation>> computations;
+  const CompiledComputation *entry = nullptr;
+};
+
+/// Per-device execution state.
+class ExecContext {
+public:
+  ExecContext(const Program &program, const ExecOptions &options,
+              int64_t replicaId, int64_t partitionId, Rendezvous *rendezvous)
+      : program(program), options(options), replicaId(replicaId),
+        partitionId(partitionId), rendezvous(rendezvous) {}
+
+  /// Runs a computation on `args`.
+  LiteralRef call(const CompiledComputation &computation,
+                  llvm::ArrayRef<LiteralRef> args);
+  /// Runs the computation named by `callee` for `user`; reports a missing
+  /// computation against `user`.
+  LiteralRef call(mlir::Operation *user, mlir::FlatSymbolRefAttr callee,
+                  llvm::ArrayRef<LiteralRef> args);
+  const CompiledComputation *lookup(mlir::Operation *user,
+                                    mlir::FlatSymbolRefAttr callee);
+
+  /// Records `file:line:col: error: message` for `op`; returns null.
+  std::nullptr_t fail(mlir::Operation *op, const llvm::Twine &message);
+  /// "cannot execute OPCODE at FILE:LINE: reason".
+  std::nullptr_t unsupported(mlir::Operation *op, const llvm::Twine &reason);
+  bool failed() const { return !error.empty(); }
+
+  const Program &program;
+  const ExecOptions &options;
+  int64_t replicaId;
+  int64_t partitionId;
+  Rendezvous *rendezvous;
+  /// How often each collective has executed on this device (matching key).
+  llvm::DenseMap<mlir::Operation *, int64_t> occurrences;
+  uint64_t rngCounter = 0;
+  std::string error;
+};
+
+//===----------------------------------------------------------------------===//
+// Scalar computations (reducers, comparators)
+//===----------------------------------------------------------------------===//
+
+/// A computation whose root is one binary op of its two parameters.
+enum class Combiner {
+  None,
+  Add,
+  Multiply,
+  Maximum,
+  Minimum,
+  And,
+  Or,
+  Xor,
+  /// Returns parameter 1 (scatter's "overwrite").
+  TakeSecond,
+  TakeFirst,
+};
+Combiner recognizeCombiner(const CompiledComputation &computation);
+
+/// Applies a recognized combiner to two elements of `kind` held as
+/// double (floats), uint64 bits (integers) or complex.
+double combineFloat(Combiner combiner, double a, double b);
+uint64_t combineInt(Combiner combiner, ElemKind kind, uint64_t a, uint64_t b);
+std::complex<double> combineComplex(Combiner combiner, std::complex<double> a,
+                                    std::complex<double> b);
+
+/// Scalar literal holding element `i` of `lit`.
+LiteralRef scalarOf(const Literal &lit, int64_t i);
+
+/// Applies a reduction computation elementwise to lists of N-tuples: the
+/// general path calls the interpreter per element, the fast path uses a
+/// recognized combiner (accumulating floats in double and rounding once).
+class ScalarReducer {
+public:
+  ScalarReducer(ExecContext &ctx, mlir::Operation *user,
+                const CompiledComputation &computation, size_t arity);
+  bool isFast() const { return combiner != Combiner::None && arity == 1; }
+  Combiner getCombiner() const { return combiner; }
+  /// General path: (acc..., x...) -> acc'. Returns false on error.
+  bool apply(llvm::SmallVectorImpl<LiteralRef> &acc,
+             llvm::ArrayRef<LiteralRef> values);
+
+private:
+  ExecContext &ctx;
+  mlir::Operation *user;
+  const CompiledComputation &computation;
+  size_t arity;
+  Combiner combiner;
+};
+
+/// Elementwise fold of equally shaped arrays with a combiner computation
+/// (all-reduce, reduce-scatter): result[i] = f(...f(f(a0[i], a1[i]),
+/// a2[i])...). Floats accumulate in double when the combiner is recognized.
+LiteralRef foldArrays(ExecContext &ctx, mlir::Operation *op,
+                      const CompiledComputation &computation,
+                      llvm::ArrayRef<LiteralRef> arrays);
+
+//===----------------------------------------------------------------------===//
+// Small helpers
+//===----------------------------------------------------------------------===//
+
+mlir::RankedTensorType getResultTensorType(mlir::Operation *op);
+/// Reads an integer scalar of any integral kind.
+int64_t getScalarIndex(const Literal &lit);
+/// Copies a box of `source` (at `sourceStart`, `size`) into `dest` at
+/// `destStart`; both arrays of the same element type.
+void copyBox(const Literal &source, llvm::ArrayRef<int64_t> sourceStart,
+             Literal &dest, llvm::ArrayRef<int64_t> destStart,
+             llvm::ArrayRef<int64_t> size);
+/// Concatenates arrays along `dim`.
+LiteralRef concatenateArrays(llvm::ArrayRef<LiteralRef> parts, int64_t dim);
+/// The `index`-th of `count` equal chunks of `lit` along `dim`.
+LiteralRef sliceChunk(const Literal &lit, int64_t dim, int64_t index,
+                      int64_t count);
+
+} // namespace gshard::sim
+
+#endif // GSHARD_LIB_SIM_EXEC_H

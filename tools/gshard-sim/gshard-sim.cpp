@@ -1,0 +1,479 @@
+//===- gshard-sim.cpp - Run HLO programs on simulated devices -------------===//
+//
+// Part of gshard, under the Apache License v2.0.
+//
+//   gshard-sim PARTITIONED.hlo --check=ORIGINAL.hlo [--num-partitions=N]
+//              [--seed=S] [--rtol=R --atol=A] [--report=text|json]
+//   gshard-sim PROGRAM.hlo [--run] [--num-partitions=N]
+//
+// Exit status: 0 success / outputs match, 1 the check failed (outputs
+// differ, or the partitioned program deadlocks or mis-matches collectives),
+// 2 bad input or usage.
+//
+//===----------------------------------------------------------------------===//
+
+#include "gshard/IR/HloOps.h"
+#include "gshard/Import/HloTextImporter.h"
+#include "gshard/Sim/Check.h"
+#include "gshard/Sim/Interpreter.h"
+
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <chrono>
+#include <optional>
+
+using namespace mlir;
+using namespace gshard;
+using namespace gshard::sim;
+
+namespace cl = llvm::cl;
+
+static cl::OptionCategory simCategory("gshard-sim options");
+
+static cl::opt<std::string> inputFile(cl::Positional,
+                                      cl::desc("<program.hlo>"),
+                                      cl::cat(simCategory));
+static cl::opt<std::string>
+    checkFile("check",
+              cl::desc("Compare the program (partitioned, run on N devices) "
+                       "against this original run on one device"),
+              cl::value_desc("original.hlo"), cl::cat(simCategory));
+static cl::opt<bool> runOnly("run",
+                             cl::desc("Run the program on N devices and print "
+                                      "its outputs (the default without "
+                                      "--check)"),
+                             cl::cat(simCategory));
+static cl::opt<int64_t> numPartitions(
+    "num-partitions",
+    cl::desc("Number of partitions (default: the module's num_partitions, "
+             "else the largest device in its shardings + 1)"),
+    cl::init(0), cl::cat(simCategory));
+static cl::opt<int64_t>
+    numReplicas("num-replicas",
+                cl::desc("Number of replicas (default: the module's "
+                         "replica_count, else 1)"),
+                cl::init(0), cl::cat(simCategory));
+static cl::opt<uint64_t> seed("seed",
+                              cl::desc("Seed of the random inputs and rng"),
+                              cl::init(0), cl::cat(simCategory));
+static cl::opt<double>
+    rtolOpt("rtol",
+            cl::desc("Relative float tolerance (default per type: f32 1e-5, "
+                     "bf16 1e-2, f16 2e-3, f64 1e-12)"),
+            cl::init(-1), cl::cat(simCategory));
+static cl::opt<double>
+    atolOpt("atol",
+            cl::desc("Absolute float tolerance (default per type: f32 1e-5, "
+                     "bf16 1e-2, f16 1e-3, f64 1e-12)"),
+            cl::init(-1), cl::cat(simCategory));
+static cl::opt<std::string> reportFormat("report",
+                                         cl::desc("Report format: text|json"),
+                                         cl::init("text"),
+                                         cl::cat(simCategory));
+static cl::opt<int64_t>
+    maxWhileIterations("max-while-iterations",
+                       cl::desc("Report while loops running longer than this"),
+                       cl::init(10000000), cl::cat(simCategory));
+static cl::opt<int64_t> printLimit("print-limit",
+                                   cl::desc("Elements printed per output"),
+                                   cl::init(16), cl::cat(simCategory));
+
+namespace {
+
+constexpr int kExitMatch = 0, kExitMismatch = 1, kExitBadInput = 2;
+
+struct LoadedModule {
+  OwningOpRef<ModuleOp> module;
+  std::unique_ptr<Executable> executable;
+};
+
+/// Imports and prepares a module; prints diagnostics and returns false on
+/// failure.
+bool load(StringRef path, MLIRContext &context, llvm::SourceMgr &sourceMgr,
+          LoadedModule &loaded) {
+  std::string errorMessage;
+  auto buffer = llvm::MemoryBuffer::getFileOrSTDIN(path);
+  if (!buffer) {
+    llvm::errs() << "gshard-sim: error: cannot read '" << path
+                 << "': " << buffer.getError().message() << "\n";
+    return false;
+  }
+  sourceMgr.AddNewSourceBuffer(std::move(*buffer), llvm::SMLoc());
+  loaded.module = importHloText(sourceMgr, &context);
+  if (!loaded.module)
+    return false;
+  std::string error;
+  loaded.executable = Executable::create(*loaded.module, error);
+  if (!loaded.executable) {
+    llvm::errs() << error << "\n";
+    return false;
+  }
+  if (!loaded.executable->checkExecutable(error)) {
+    llvm::errs() << error << "\n";
+    return false;
+  }
+  return true;
+}
+
+int64_t defaultPartitions(ModuleOp a, ModuleOp b) {
+  if (numPartitions > 0)
+    return numPartitions;
+  for (ModuleOp m : {a, b})
+    if (m)
+      if (int64_t n = getHeaderInt(m, "num_partitions"); n > 0)
+        return n;
+  int64_t maxDevice = -1;
+  for (ModuleOp m : {a, b})
+    if (m)
+      maxDevice = std::max(maxDevice, getMaxShardingDevice(m));
+  return std::max<int64_t>(1, maxDevice + 1);
+}
+
+int64_t defaultReplicas(ModuleOp m) {
+  if (numReplicas > 0)
+    return numReplicas;
+  if (int64_t n = getHeaderInt(m, "replica_count"); n > 0)
+    return n;
+  return 1;
+}
+
+hlo::ShardingAttr rootSharding(const Executable &exe) {
+  Value root = exe.getEntry().getRoot();
+  if (Operation *def = root ? root.getDefiningOp() : nullptr)
+    return def->getAttrOfType<hlo::ShardingAttr>("sharding");
+  return nullptr;
+}
+
+void printValueSummary(llvm::raw_ostream &os, const Literal &value,
+                       StringRef indent) {
+  if (value.isTuple()) {
+    for (size_t i = 0; i < value.getNumTupleElements(); ++i) {
+      os << indent << "element " << i << ": ";
+      const Literal &e = *value.getElements()[i];
+      if (e.isTuple()) {
+        os << "\n";
+        printValueSummary(os, e, (indent + "  ").str());
+      } else {
+        e.print(os, printLimit);
+        os << "\n";
+      }
+    }
+    return;
+  }
+  os << indent;
+  value.print(os, printLimit);
+  os << "\n";
+}
+
+int runProgram(MLIRContext &context) {
+  llvm::SourceMgr sourceMgr;
+  SourceMgrDiagnosticHandler handler(sourceMgr, &context);
+  LoadedModule program;
+  if (!load(inputFile, context, sourceMgr, program))
+    return kExitBadInput;
+  ExecOptions options;
+  options.numPartitions = defaultPartitions(*program.module, nullptr);
+  options.numReplicas = defaultReplicas(*program.module);
+  options.seed = seed;
+  options.maxWhileIterations = maxWhileIterations;
+  int64_t devices = options.numPartitions * options.numReplicas;
+  std::vector<LiteralRef> inputs =
+      generateInputs(program.executable->getEntry(), seed);
+  std::vector<std::vector<LiteralRef>> args(devices, inputs);
+  std::string error;
+  auto start = std::chrono::steady_clock::now();
+  std::vector<LiteralRef> results = program.executable->run(args, options,
+                                                            error);
+  double seconds = std::chrono::duration<double>(
+                       std::chrono::steady_clock::now() - start)
+                       .count();
+  if (results.empty()) {
+    llvm::errs() << error << "\n";
+    return kExitMismatch;
+  }
+  if (reportFormat == "json") {
+    llvm::json::OStream json(llvm::outs(), 2);
+    json.object([&] {
+      json.attribute("status", "ok");
+      json.attribute("num_partitions", options.numPartitions);
+      json.attribute("num_replicas", options.numReplicas);
+      json.attribute("seconds", seconds);
+      json.attributeArray("devices", [&] {
+        for (int64_t d = 0; d < devices; ++d) {
+          std::string text;
+          llvm::raw_string_ostream os(text);
+          results[d]->print(os, printLimit);
+          json.value(os.str());
+        }
+      });
+    });
+    llvm::outs() << "\n";
+    return kExitMatch;
+  }
+  llvm::outs() << "ran " << inputFile << " on " << devices << " device"
+               << (devices == 1 ? "" : "s") << " (" << options.numReplicas
+               << " replica(s) x " << options.numPartitions
+               << " partition(s)), seed " << seed << ", "
+               << llvm::format("%.3f", seconds) << " s\n";
+  bool allSame = true;
+  for (int64_t d = 1; d < devices; ++d) {
+    auto diff = compareValues(*results[0], *results[d], 0.0, 0.0);
+    for (const LeafComparison &leaf : diff)
+      allSame &= leaf.match;
+  }
+  if (allSame) {
+    llvm::outs() << (devices > 1 ? "all devices computed the same outputs:\n"
+                                 : "outputs:\n");
+    printValueSummary(llvm::outs(), *results[0], "  ");
+    return kExitMatch;
+  }
+  for (int64_t d = 0; d < devices; ++d) {
+    llvm::outs() << "device " << d << ":\n";
+    printValueSummary(llvm::outs(), *results[d], "  ");
+  }
+  return kExitMatch;
+}
+
+int runCheck(MLIRContext &context) {
+  llvm::SourceMgr partitionedMgr, originalMgr;
+  LoadedModule partitioned, original;
+  {
+    SourceMgrDiagnosticHandler handler(partitionedMgr, &context);
+    if (!load(inputFile, context, partitionedMgr, partitioned))
+      return kExitBadInput;
+  }
+  {
+    SourceMgrDiagnosticHandler handler(originalMgr, &context);
+    if (!load(checkFile, context, originalMgr, original))
+      return kExitBadInput;
+  }
+  ExecOptions options;
+  options.numPartitions =
+      defaultPartitions(*partitioned.module, *original.module);
+  options.numReplicas = defaultReplicas(*partitioned.module);
+  options.seed = seed;
+  options.maxWhileIterations = maxWhileIterations;
+  int64_t P = options.numPartitions, R = options.numReplicas;
+
+  hlo::ComputationOp origEntry = original.executable->getEntry();
+  hlo::ComputationOp partEntry = partitioned.executable->getEntry();
+  auto origParams = hlo::getParameters(origEntry);
+  auto partParams = hlo::getParameters(partEntry);
+  if (origParams.size() != partParams.size()) {
+    llvm::errs() << "gshard-sim: error: the original ENTRY takes "
+                 << origParams.size() << " parameters, the partitioned one "
+                 << partParams.size() << "\n";
+    return kExitBadInput;
+  }
+  std::vector<LiteralRef> inputs = generateInputs(origEntry, seed);
+
+  // Original: one device, unless its own semantics involve devices.
+  std::string error;
+  LiteralRef expected;
+  bool origOnAll = needsAllDevices(*original.module);
+  if (origOnAll) {
+    ExecOptions origOptions = options;
+    std::vector<std::vector<LiteralRef>> args(P * R, inputs);
+    auto results = original.executable->run(args, origOptions, error);
+    if (!results.empty())
+      expected = results[0];
+  } else {
+    expected = original.executable->runSingle(inputs, options, error);
+  }
+  if (!expected) {
+    llvm::errs() << error << "\n"
+                 << "gshard-sim: error: the original program failed\n";
+    return kExitBadInput;
+  }
+
+  // Partitioned: shard the inputs by the partitioned ENTRY's parameter
+  // shardings.
+  std::vector<std::vector<LiteralRef>> args(P * R);
+  for (size_t i = 0; i < partParams.size(); ++i) {
+    hlo::ParameterOp param = partParams[i];
+    auto sharding = param->getAttrOfType<hlo::ShardingAttr>("sharding");
+    if (!sharding && origParams[i])
+      sharding = origParams[i]->getAttrOfType<hlo::ShardingAttr>("sharding");
+    for (int64_t d = 0; d < P * R; ++d) {
+      LiteralRef local =
+          shardValue(inputs[i], sharding, param.getResult().getType(), d % P,
+                     seed * 131 + i, error);
+      if (!local) {
+        llvm::errs() << formatError(param, "cannot shard parameter " +
+                                               std::to_string(i) + ": " +
+                                               error)
+                     << "\n";
+        return kExitBadInput;
+      }
+      args[d].push_back(local);
+    }
+  }
+  auto start = std::chrono::steady_clock::now();
+  std::vector<LiteralRef> results =
+      partitioned.executable->run(args, options, error);
+  double seconds = std::chrono::duration<double>(
+                       std::chrono::steady_clock::now() - start)
+                       .count();
+  bool json = reportFormat == "json";
+  if (results.empty()) {
+    if (json) {
+      llvm::json::OStream os(llvm::outs(), 2);
+      os.object([&] {
+        os.attribute("status", "error");
+        os.attribute("error", error);
+      });
+      llvm::outs() << "\n";
+    }
+    llvm::errs() << error << "\n"
+                 << "gshard-sim: check FAILED: the partitioned program did "
+                    "not run to completion\n";
+    return kExitMismatch;
+  }
+  // Reassemble by the ROOT's sharding (partitioned, else original).
+  hlo::ShardingAttr outSharding = rootSharding(*partitioned.executable);
+  if (!outSharding)
+    outSharding = rootSharding(*original.executable);
+  std::vector<LiteralRef> replica0(results.begin(), results.begin() + P);
+  LiteralRef actual = unshardValue(replica0, outSharding,
+                                   origEntry.getRoot().getType(), error);
+  if (!actual) {
+    llvm::errs() << "gshard-sim: error: cannot reassemble the output: "
+                 << error << "\n";
+    return kExitBadInput;
+  }
+  std::optional<double> rtol, atol;
+  if (rtolOpt >= 0)
+    rtol = rtolOpt;
+  if (atolOpt >= 0)
+    atol = atolOpt;
+  std::vector<LeafComparison> leaves =
+      compareValues(*expected, *actual, rtol, atol);
+  // Replicated outputs must agree across devices too.
+  if (!outSharding || outSharding.isReplicated()) {
+    for (int64_t d = 1; d < P * R; ++d) {
+      auto diff = compareValues(*results[0], *results[d], rtol, atol);
+      for (size_t k = 0; k < diff.size() && k < leaves.size(); ++k)
+        if (!diff[k].match && leaves[k].match) {
+          leaves[k].match = false;
+          leaves[k].note = "replicated output differs between device 0 and "
+                           "device " +
+                           std::to_string(d);
+        }
+    }
+  }
+  bool match = llvm::all_of(leaves, [](auto &l) { return l.match; });
+
+  if (json) {
+    llvm::json::OStream os(llvm::outs(), 2);
+    os.object([&] {
+      os.attribute("status", match ? "match" : "mismatch");
+      os.attribute("num_partitions", P);
+      os.attribute("num_replicas", R);
+      os.attribute("seed", static_cast<int64_t>(seed));
+      os.attribute("seconds", seconds);
+      os.attributeArray("outputs", [&] {
+        for (const LeafComparison &leaf : leaves) {
+          os.object([&] {
+            os.attribute("output", leaf.path);
+            os.attribute("shape", leaf.shape);
+            os.attribute("match", leaf.match);
+            os.attribute("elements", leaf.numElements);
+            os.attribute("mismatches", leaf.numMismatches);
+            os.attribute("max_abs_error", leaf.maxAbsError);
+            os.attribute("max_rel_error", leaf.maxRelError);
+            if (!leaf.exact) {
+              os.attribute("rtol", leaf.tolerance.rtol);
+              os.attribute("atol", leaf.tolerance.atol);
+            }
+            if (!leaf.note.empty())
+              os.attribute("note", leaf.note);
+            if (leaf.numMismatches) {
+              os.attributeArray("first_index", [&] {
+                for (int64_t i : leaf.firstIndex)
+                  os.value(i);
+              });
+              os.attribute("expected", leaf.expected);
+              os.attribute("actual", leaf.actual);
+            }
+          });
+        }
+      });
+    });
+    llvm::outs() << "\n";
+    return match ? kExitMatch : kExitMismatch;
+  }
+
+  llvm::raw_ostream &os = match ? llvm::outs() : llvm::errs();
+  for (const LeafComparison &leaf : leaves) {
+    os << "output " << leaf.path << " " << leaf.shape << ": ";
+    if (!leaf.note.empty()) {
+      os << "MISMATCH: " << leaf.note << "\n";
+      continue;
+    }
+    if (leaf.match) {
+      os << "match";
+      if (!leaf.exact)
+        os << " (max abs error " << llvm::format("%.3g", leaf.maxAbsError)
+           << ", max rel error " << llvm::format("%.3g", leaf.maxRelError)
+           << ")";
+      os << "\n";
+      continue;
+    }
+    os << "MISMATCH: " << leaf.numMismatches << " of " << leaf.numElements
+       << " elements differ; first at [";
+    llvm::interleaveComma(leaf.firstIndex, os);
+    os << "]: expected " << leaf.expected << ", got " << leaf.actual
+       << "; max abs error " << llvm::format("%.6g", leaf.maxAbsError);
+    if (!leaf.exact)
+      os << " (rtol " << leaf.tolerance.rtol << ", atol "
+         << leaf.tolerance.atol << ")";
+    os << "\n";
+  }
+  os << "gshard-sim: check " << (match ? "passed" : "FAILED") << ": "
+     << inputFile << " on " << P * R << " device" << (P * R == 1 ? "" : "s")
+     << " vs " << checkFile << (origOnAll ? " (on all devices)" : "")
+     << ", seed " << seed << "\n";
+  return match ? kExitMatch : kExitMismatch;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(simCategory);
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "gshard-sim: run HLO programs on simulated devices\n\n"
+      "  gshard-sim PARTITIONED.hlo --check=ORIGINAL.hlo  compare on random "
+      "inputs\n"
+      "  gshard-sim PROGRAM.hlo [--run]                    run and print "
+      "outputs\n\n"
+      "Exit status: 0 success/match, 1 check failed, 2 bad input or usage.\n");
+  if (inputFile.empty()) {
+    llvm::errs() << "gshard-sim: error: no input file (see --help)\n";
+    return kExitBadInput;
+  }
+  if (reportFormat != "text" && reportFormat != "json") {
+    llvm::errs() << "gshard-sim: error: --report must be text or json\n";
+    return kExitBadInput;
+  }
+  if (numPartitions < 0 || numReplicas < 0 || numPartitions > 4096 ||
+      numReplicas > 4096) {
+    llvm::errs() << "gshard-sim: error: device counts must be in [1, 4096]\n";
+    return kExitBadInput;
+  }
+  if (runOnly && !checkFile.empty()) {
+    llvm::errs() << "gshard-sim: error: --run and --check are exclusive\n";
+    return kExitBadInput;
+  }
+  MLIRContext context;
+  context.loadDialect<hlo::HloDialect>();
+  return checkFile.empty() ? runProgram(context) : runCheck(context);
+}
