@@ -15,19 +15,24 @@
 using namespace mlir;
 using namespace gshard::hlo;
 
-/// True when `a` and `b` are the same HLO shape, ignoring layouts.
-static bool sameShape(Type a, Type b) {
+/// True when `a` and `b` are the same HLO shape, ignoring layouts and, with
+/// `ignoreFpPrecision`, the width of floating-point types (XLA lets reducers
+/// accumulate in a wider float than their inputs).
+static bool sameShape(Type a, Type b, bool ignoreFpPrecision = false) {
   if (auto ta = dyn_cast<RankedTensorType>(a)) {
     auto tb = dyn_cast<RankedTensorType>(b);
-    return tb && ta.getShape() == tb.getShape() &&
-           ta.getElementType() == tb.getElementType();
+    if (!tb || ta.getShape() != tb.getShape())
+      return false;
+    Type ea = ta.getElementType(), eb = tb.getElementType();
+    return ea == eb ||
+           (ignoreFpPrecision && isa<FloatType>(ea) && isa<FloatType>(eb));
   }
   if (auto ta = dyn_cast<TupleType>(a)) {
     auto tb = dyn_cast<TupleType>(b);
     if (!tb || ta.size() != tb.size())
       return false;
     for (auto [x, y] : llvm::zip(ta.getTypes(), tb.getTypes()))
-      if (!sameShape(x, y))
+      if (!sameShape(x, y, ignoreFpPrecision))
         return false;
     return true;
   }
@@ -56,8 +61,11 @@ namespace {
 /// Resolves and checks the computations an op names.
 class CalleeChecker {
 public:
-  CalleeChecker(Operation *op, SymbolTableCollection &symbols)
-      : op(op), symbols(symbols) {}
+  /// `reducer`: the callee is a reduction, whose float types may be wider
+  /// than the op's.
+  CalleeChecker(Operation *op, SymbolTableCollection &symbols,
+                bool reducer = false)
+      : op(op), symbols(symbols), reducer(reducer) {}
 
   /// Looks up the computation named by attribute `key`.
   FailureOr<ComputationOp> lookup(FlatSymbolRefAttr ref, StringRef key) {
@@ -79,13 +87,13 @@ public:
                                << " takes " << actual.size() << " parameters, "
                                << params.size() << " expected";
     for (auto [i, param] : llvm::enumerate(actual))
-      if (!sameShape(param.getType(), params[i]))
+      if (!sameShape(param.getType(), params[i], reducer))
         return op->emitOpError()
                << key << " computation " << callee.getSymName() << " parameter "
                << i << " is " << shapeString(param.getType()) << ", expected "
                << shapeString(params[i]);
     if (root && callee.getRoot() &&
-        !sameShape(callee.getRoot().getType(), *root))
+        !sameShape(callee.getRoot().getType(), *root, reducer))
       return op->emitOpError()
              << key << " computation " << callee.getSymName() << " returns "
              << shapeString(callee.getRoot().getType()) << ", expected "
@@ -105,6 +113,7 @@ public:
 private:
   Operation *op;
   SymbolTableCollection &symbols;
+  bool reducer;
 };
 } // namespace
 
@@ -136,14 +145,14 @@ LogicalResult MapOp::verifySymbolUses(SymbolTableCollection &symbols) {
 }
 
 LogicalResult ReduceOp::verifySymbolUses(SymbolTableCollection &symbols) {
-  CalleeChecker checker(*this, symbols);
+  CalleeChecker checker(*this, symbols, /*reducer=*/true);
   TypeRange inputs = getInputs().getTypes();
   return checker.check(getToApplyAttr(), "to_apply", scalarParams(inputs, 2),
                        scalarRoot(getContext(), inputs));
 }
 
 LogicalResult ReduceWindowOp::verifySymbolUses(SymbolTableCollection &symbols) {
-  CalleeChecker checker(*this, symbols);
+  CalleeChecker checker(*this, symbols, /*reducer=*/true);
   TypeRange operands = getOperandsAndInits().getTypes();
   TypeRange inputs = operands.take_front(operands.size() / 2);
   return checker.check(getToApplyAttr(), "to_apply", scalarParams(inputs, 2),
@@ -164,7 +173,7 @@ SelectAndScatterOp::verifySymbolUses(SymbolTableCollection &symbols) {
 }
 
 LogicalResult ScatterOp::verifySymbolUses(SymbolTableCollection &symbols) {
-  CalleeChecker checker(*this, symbols);
+  CalleeChecker checker(*this, symbols, /*reducer=*/true);
   TypeRange args = getArgs().getTypes();
   TypeRange inputs = args.take_front((args.size() - 1) / 2);
   return checker.check(getToApplyAttr(), "to_apply", scalarParams(inputs, 2),
@@ -233,7 +242,7 @@ LogicalResult FusionOp::verifySymbolUses(SymbolTableCollection &symbols) {
 
 LogicalResult AllReduceOp::verifySymbolUses(SymbolTableCollection &symbols) {
   TypeRange operands = getOperands().getTypes();
-  return CalleeChecker(*this, symbols)
+  return CalleeChecker(*this, symbols, /*reducer=*/true)
       .check(getToApplyAttr(), "to_apply",
              scalarParams(operands.take_front(1), 2),
              scalarRoot(getContext(), operands.take_front(1)));
@@ -242,7 +251,7 @@ LogicalResult AllReduceOp::verifySymbolUses(SymbolTableCollection &symbols) {
 LogicalResult
 ReduceScatterOp::verifySymbolUses(SymbolTableCollection &symbols) {
   TypeRange operands = getOperands().getTypes();
-  return CalleeChecker(*this, symbols)
+  return CalleeChecker(*this, symbols, /*reducer=*/true)
       .check(getToApplyAttr(), "to_apply",
              scalarParams(operands.take_front(1), 2),
              scalarRoot(getContext(), operands.take_front(1)));

@@ -42,6 +42,10 @@ static LogicalResult verifyScaledShapes(Operation *op, int64_t dim,
     if (!result || result.getRank() != operand.getRank() ||
         result.getElementType() != operand.getElementType())
       return op->emitOpError("result must have the operand's rank and type");
+    // Scalars pass through groups of one unchanged (PyTorch/XLA emits
+    // them alongside the tensors of a combined reduce-scatter).
+    if (operand.getRank() == 0 && size == 1 && result.getRank() == 0)
+      continue;
     if (dim < 0 || dim >= operand.getRank())
       return op->emitOpError("dimension ") << dim << " is out of range";
     for (int64_t d = 0; d < operand.getRank(); ++d) {

@@ -340,10 +340,9 @@ static Type withoutLayouts(Type type) {
 LogicalResult CopyOp::verify() {
   if (withoutLayouts(getOperand().getType()) !=
       withoutLayouts(getResult().getType()))
-    return emitOpError("result ")
-           << shapeText(getResult().getType())
-           << " must have the shape of the operand "
-           << shapeText(getOperand().getType());
+    return emitOpError("result ") << shapeText(getResult().getType())
+                                  << " must have the shape of the operand "
+                                  << shapeText(getOperand().getType());
   return success();
 }
 
@@ -405,8 +404,28 @@ LogicalResult DotOp::verify() {
   if (failed(checkDimList(*this, lhsDims, lhs.getRank(), "lhs")) ||
       failed(checkDimList(*this, rhsDims, rhs.getRank(), "rhs")))
     return failure();
+  // A structured-sparse operand stores N of every M elements along its
+  // sparse dimension: compare logical sizes.
+  auto logicalSize = [&](bool isLhs, int64_t dim) -> int64_t {
+    int64_t size = (isLhs ? lhs : rhs).getDimSize(dim);
+    std::optional<StringRef> sparsity = getSparsity();
+    if (!sparsity)
+      return size;
+    unsigned sparseDim, n, m;
+    StringRef rest = *sparsity;
+    if (!rest.consume_front(isLhs ? "L." : "R.") ||
+        rest.consumeInteger(10, sparseDim) || !rest.consume_front("@") ||
+        rest.consumeInteger(10, n) || !rest.consume_front(":") ||
+        rest.consumeInteger(10, m) || n == 0 || int64_t(sparseDim) != dim)
+      return size;
+    return size * m / n;
+  };
+  if (getSparsity() && getSparsityMeta().size() != 1)
+    return emitOpError("a sparse dot needs one metadata operand");
+  if (!getSparsity() && !getSparsityMeta().empty())
+    return emitOpError("only a sparse dot takes a metadata operand");
   for (auto [l, r] : llvm::zip(lhsDims, rhsDims))
-    if (lhs.getDimSize(l) != rhs.getDimSize(r))
+    if (logicalSize(true, l) != logicalSize(false, r))
       return emitOpError("lhs dimension ")
              << l << " (size " << lhs.getDimSize(l) << ") and rhs dimension "
              << r << " (size " << rhs.getDimSize(r) << ") must match";

@@ -210,13 +210,21 @@ def HLO_OptimizationBarrierOp : HLO_Op<"opt_barrier", [],
 
 def HLO_DotOp : HLO_VerifiedOp<"dot", [Pure],
     (ins HLO_Tensor:$lhs, HLO_Tensor:$rhs,
+         Variadic<HLO_Tensor>:$sparsity_meta,
          OptionalAttr<DenseI64ArrayAttr>:$lhs_batch_dims,
          OptionalAttr<DenseI64ArrayAttr>:$lhs_contracting_dims,
          OptionalAttr<DenseI64ArrayAttr>:$rhs_batch_dims,
          OptionalAttr<DenseI64ArrayAttr>:$rhs_contracting_dims,
          OptionalAttr<TypedArrayAttrBase<HLO_PrecisionAttr, "precisions">>:$operand_precision,
          OptionalAttr<StrAttr>:$sparsity,
-         OptionalAttr<StrAttr>:$algorithm)>;
+         OptionalAttr<StrAttr>:$algorithm)> {
+  let description = [{
+    `sparsity=L.2@2:4` marks a structured-sparse operand (L or R), its
+    sparse dimension and the N:M pattern; the compressed operand stores N of
+    every M elements along that dimension and `sparsity_meta` holds the
+    metadata operand.
+  }];
+}
 def HLO_ConvolutionOp : HLO_VerifiedOp<"convolution", [Pure],
     (ins HLO_Tensor:$lhs, HLO_Tensor:$rhs,
          OptionalAttr<HLO_WindowAttr>:$window,
