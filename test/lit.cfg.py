@@ -10,7 +10,7 @@ config.name = "gshard"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".hlo", ".mlir", ".test"]
 config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "unit",
-                   "Inputs", "corpus", "fuzz"]
+                   "Inputs", "fuzz"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.gshard_obj_root, "test")
 
