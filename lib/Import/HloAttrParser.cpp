@@ -194,8 +194,13 @@ bool HloParser::parseInstrAttribute(InstrRecord &instr) {
     return emitExpected("an attribute name");
   llvm::StringRef key = tok.spelling;
   const char *keyLoc = tok.loc;
-  std::string name = key.str();
-  std::replace(name.begin(), name.end(), '-', '_');
+  std::string spelled;
+  llvm::StringRef name = key;
+  if (key.contains('-')) {
+    spelled = key.str();
+    std::replace(spelled.begin(), spelled.end(), '-', '_');
+    name = spelled;
+  }
   const auto &table = getSyntaxTable();
   auto it = table.find(name);
   if (it == table.end())
@@ -204,7 +209,7 @@ bool HloParser::parseInstrAttribute(InstrRecord &instr) {
   llvm::StringRef checkName = syntax == AttrSyntax::Slice ? "start_indices"
                               : syntax == AttrSyntax::Padding
                                   ? "edge_padding_low"
-                                  : llvm::StringRef(name);
+                                  : it->first();
   if (!opHasAttribute(*instr.opName, checkName))
     return emitError(keyLoc, "attribute '" + key +
                                  "' is not valid for opcode '" + instr.opcode +
@@ -274,11 +279,22 @@ bool HloParser::parseAttrValue(llvm::StringRef key, const char *keyLoc,
     return c.parseIntList(values, '{');
   };
   auto structured = [&](auto parseFn, llvm::StringRef what) -> bool {
+    // Keyed by the text in the buffer (not a comment-blanked copy).
+    std::pair<unsigned, llvm::StringRef> cacheKey(unsigned(syntax), raw);
+    if (text.data() == raw.data()) {
+      auto hit = structuredCache.find(cacheKey);
+      if (hit != structuredCache.end()) {
+        attrs.append(key, hit->second);
+        return true;
+      }
+    }
     std::string error;
     size_t errorPos = 0;
     auto attr = parseFn(context, text, error, errorPos);
     if (failed(attr))
       return emitSubError(raw, errorPos, "bad " + what + ": " + error);
+    if (text.data() == raw.data())
+      structuredCache[cacheKey] = *attr;
     attrs.append(key, *attr);
     return true;
   };

@@ -34,6 +34,24 @@ static Type stripLayouts(Type type) {
   return type;
 }
 
+/// Whether two shapes are equal when layouts are ignored (without creating
+/// layout-free types).
+static bool sameShape(Type a, Type b) {
+  if (a == b)
+    return true;
+  auto ta = dyn_cast<RankedTensorType>(a), tb = dyn_cast<RankedTensorType>(b);
+  if (ta && tb)
+    return ta.getShape() == tb.getShape() &&
+           ta.getElementType() == tb.getElementType();
+  auto tupleA = dyn_cast<TupleType>(a), tupleB = dyn_cast<TupleType>(b);
+  if (!tupleA || !tupleB || tupleA.size() != tupleB.size())
+    return false;
+  for (auto [x, y] : llvm::zip(tupleA.getTypes(), tupleB.getTypes()))
+    if (!sameShape(x, y))
+      return false;
+  return true;
+}
+
 /// HLO spelling of a shape for messages: f32[2,3], (s32[], token[]).
 static void printShape(llvm::raw_ostream &os, Type type) {
   if (auto tensor = dyn_cast<RankedTensorType>(type)) {
@@ -81,6 +99,10 @@ Type HloParser::inferType(const InstrRecord &instr, ArrayRef<Value> operands) {
   }
   if (operands.empty())
     return fail("'" + opcode + "' without operands");
+  // These produce their (first) operand's shape.
+  if (opcode == "copy" || opcode == "opt-barrier" ||
+      (opcode == "while" && operands.size() == 1))
+    return stripLayouts(operands[0].getType());
   if (opcode == "get-tuple-element") {
     auto tuple = dyn_cast<TupleType>(operands[0].getType());
     auto index = dyn_cast_or_null<IntegerAttr>(instr.attrs.get("index"));
@@ -108,7 +130,7 @@ Type HloParser::inferType(const InstrRecord &instr, ArrayRef<Value> operands) {
 }
 
 bool HloParser::buildComputation(CompRecord &comp, Block &block) {
-  std::vector<InstrRecord> &instrs = comp.instrs;
+  std::deque<InstrRecord> &instrs = comp.instrs;
   size_t n = instrs.size();
 
   // Resolve operand and control-predecessor names to indices.
@@ -219,8 +241,7 @@ bool HloParser::buildComputation(CompRecord &comp, Block &block) {
     state.operands.reserve(instr.operands.size());
     for (auto [i, ref] : llvm::enumerate(instr.operands)) {
       Value value = values[deps[depStart[index] + i]];
-      if (ref.declaredType &&
-          stripLayouts(ref.declaredType) != stripLayouts(value.getType()))
+      if (ref.declaredType && !sameShape(ref.declaredType, value.getType()))
         return emitError(ref.loc, "operand '%" + ref.name + "' is written as " +
                                       shapeString(ref.declaredType) +
                                       " but its shape is " +
@@ -231,8 +252,12 @@ bool HloParser::buildComputation(CompRecord &comp, Block &block) {
         !(instr.type = inferType(instr, ArrayRef<Value>(state.operands))))
       return false;
     state.types.push_back(instr.type);
-    state.attributes = std::move(instr.attrs);
+    // Every attribute was checked to be one the op declares, so they all go
+    // straight to the op's properties (no attribute dictionary is built).
     Operation *op = Operation::create(state);
+    for (const NamedAttribute &attr : instr.attrs)
+      op->setInherentAttr(attr.getName(), attr.getValue());
+    instr.attrs = NamedAttrList();
     block.push_back(op);
     values[index] = op->getResult(0);
   }

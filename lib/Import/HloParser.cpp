@@ -207,15 +207,22 @@ bool HloParser::parseShape(Type &type, int depth) {
     llvm::StringRef text;
     if (!scanValue(text))
       return false;
-    std::string error;
-    size_t errorPos = 0;
-    FailureOr<hlo::LayoutAttr> layout =
-        hlo::LayoutAttr::parseHlo(context, text, error, errorPos);
-    if (failed(layout))
-      return emitSubError(text, errorPos, "bad layout: " + error);
-    ArrayRef<int64_t> minorToMajor = layout->getMinorToMajor();
+    Attribute &cachedLayout = layoutCache[text];
+    if (!cachedLayout) {
+      std::string error;
+      size_t errorPos = 0;
+      FailureOr<hlo::LayoutAttr> parsed =
+          hlo::LayoutAttr::parseHlo(context, text, error, errorPos);
+      if (failed(parsed)) {
+        layoutCache.erase(text);
+        return emitSubError(text, errorPos, "bad layout: " + error);
+      }
+      cachedLayout = *parsed;
+    }
+    auto layout = cast<hlo::LayoutAttr>(cachedLayout);
+    ArrayRef<int64_t> minorToMajor = layout.getMinorToMajor();
     if (minorToMajor.size() != dims.size() &&
-        !(minorToMajor.empty() && !layout->getSuffix().empty()))
+        !(minorToMajor.empty() && !layout.getSuffix().empty()))
       return emitError(layoutLoc, "layout " + text + " has " +
                                       llvm::Twine(minorToMajor.size()) +
                                       " dimensions, but the shape has rank " +
@@ -228,7 +235,7 @@ bool HloParser::parseShape(Type &type, int depth) {
                              " is not a permutation of the dimensions");
       seen[d] = true;
     }
-    encoding = *layout;
+    encoding = layout;
     lex();
   }
   type = RankedTensorType::get(dims, elementType, encoding);
@@ -384,13 +391,6 @@ bool HloParser::parseComputation() {
 // Instructions
 //===----------------------------------------------------------------------===//
 
-/// The registered op for each opcode spelling, looked up once.
-static std::optional<RegisteredOperationName>
-lookupOpcode(MLIRContext *context, llvm::StringRef opcode) {
-  return RegisteredOperationName::lookup(hlo::getOpNameForOpcode(opcode),
-                                         context);
-}
-
 bool HloParser::parseInstruction(CompRecord &comp) {
   bool isRoot = false;
   const char *rootLoc = tok.loc;
@@ -439,7 +439,11 @@ bool HloParser::parseInstruction(CompRecord &comp) {
     return emitExpected("an opcode");
   instr.opcode = tok.spelling;
   instr.opcodeLoc = tok.loc;
-  instr.opName = lookupOpcode(context, instr.opcode);
+  auto [cached, isNew] = opcodeCache.try_emplace(instr.opcode);
+  if (isNew)
+    cached->second = RegisteredOperationName::lookup(
+        hlo::getOpNameForOpcode(instr.opcode), context);
+  instr.opName = cached->second;
   if (!instr.opName || instr.opcode == "computation" ||
       instr.opcode == "return")
     return emitError(tok.loc, "unknown opcode '" + instr.opcode + "'");

@@ -18,11 +18,12 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/OperationSupport.h"
+#include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/SourceMgr.h"
 
+#include <deque>
 #include <optional>
-#include <vector>
 
 namespace gshard::import {
 
@@ -53,7 +54,7 @@ struct CompRecord {
   const char *loc = nullptr;
   bool isEntry = false;
   mlir::StringAttr executionThread;
-  std::vector<InstrRecord> instrs;
+  std::deque<InstrRecord> instrs;
   int64_t rootIndex = -1;
   llvm::StringMap<unsigned> indexByName;
 };
@@ -189,6 +190,12 @@ public:
   llvm::StringMap<unsigned> instrOwner;
   /// Computation references to check once every computation is known.
   std::vector<NameRef> computationRefs;
+
+  // Caches: real modules repeat opcodes, layouts and shardings a lot.
+  llvm::StringMap<std::optional<mlir::RegisteredOperationName>> opcodeCache;
+  llvm::DenseMap<llvm::StringRef, mlir::Attribute> layoutCache;
+  llvm::DenseMap<std::pair<unsigned, llvm::StringRef>, mlir::Attribute>
+      structuredCache;
 };
 
 /// The element type of an HLO primitive type name (`f32`, `pred`, `u8`),
