@@ -9,6 +9,7 @@
 #define GSHARD_INITALL_H
 
 #include "gshard/IR/HloOps.h"
+#include "gshard/Propagation/Propagation.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Transforms/Passes.h"
@@ -17,6 +18,7 @@ namespace gshard {
 
 inline void registerAllDialects(mlir::DialectRegistry &registry) {
   registry.insert<hlo::HloDialect>();
+  registerShardingRuleExternalModels(registry);
 }
 
 /// Registers gshard's passes (and the generic MLIR ones gshard-opt offers)
@@ -24,6 +26,7 @@ inline void registerAllDialects(mlir::DialectRegistry &registry) {
 inline void registerAllPasses() {
   mlir::registerCSEPass();
   mlir::registerCanonicalizerPass();
+  registerShardingPropagation();
 }
 
 } // namespace gshard
