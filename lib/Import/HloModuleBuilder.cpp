@@ -14,6 +14,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Verifier.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/StringSwitch.h"
 
 using namespace mlir;
 using namespace gshard;
@@ -127,6 +128,24 @@ Type HloParser::inferType(const InstrRecord &instr, ArrayRef<Value> operands) {
     return plain;
   return fail("only elementwise ops, compare, select, tuple and "
               "get-tuple-element are inferred");
+}
+
+/// Whether XLA lets `opcode` produce a tuple or token. Every other opcode
+/// produces an array; checking it here keeps a wrong declared shape from
+/// reaching op verifiers that assume an array result.
+static bool mayProduceNonArray(llvm::StringRef opcode) {
+  return llvm::StringSwitch<bool>(opcode)
+      .Cases("tuple", "get-tuple-element", "parameter", "constant", "while",
+             "conditional", "call", "fusion", "custom-call", true)
+      .Cases("sort", "reduce", "reduce-window", "scatter", "all-reduce",
+             "all-gather", "all-to-all", "reduce-scatter", true)
+      .Cases("collective-permute", "collective-broadcast", "infeed", "outfeed",
+             "send", "send-done", "recv", "recv-done", true)
+      .Cases("after-all", "add-dependency", "opt-barrier", "copy",
+             "rng-bit-generator", "batch-norm-training", "batch-norm-grad",
+             "topk", true)
+      .Cases("select-and-scatter", "map", "domain", true)
+      .Default(false);
 }
 
 bool HloParser::buildComputation(CompRecord &comp, Block &block) {
@@ -251,6 +270,10 @@ bool HloParser::buildComputation(CompRecord &comp, Block &block) {
     if (!instr.type &&
         !(instr.type = inferType(instr, ArrayRef<Value>(state.operands))))
       return false;
+    if (!isa<RankedTensorType>(instr.type) && !mayProduceNonArray(instr.opcode))
+      return emitError(instr.loc, "'" + instr.opcode +
+                                      "' produces an array, not " +
+                                      shapeString(instr.type));
     state.types.push_back(instr.type);
     // Every attribute was checked to be one the op declares, so they all go
     // straight to the op's properties (no attribute dictionary is built).
