@@ -54,11 +54,15 @@ class HLO_VerifiedOp<string mnemonic, list<Trait> traits = [], dag args = (ins)>
 class HLO_UnaryOp<string mnemonic,
                   list<Trait> traits = [HLO_SameElementType]>
     : HLO_Op<mnemonic, !listconcat([Pure, HLO_SameShape], traits),
-             (ins HLO_Tensor:$operand)>;
+             (ins HLO_Tensor:$operand)> {
+  let results = (outs HLO_Tensor:$result);
+}
 class HLO_BinaryOp<string mnemonic,
                    list<Trait> traits = [HLO_SameElementType]>
     : HLO_Op<mnemonic, !listconcat([Pure, HLO_SameShape], traits),
-             (ins HLO_Tensor:$lhs, HLO_Tensor:$rhs)>;
+             (ins HLO_Tensor:$lhs, HLO_Tensor:$rhs)> {
+  let results = (outs HLO_Tensor:$result);
+}
 
 //===----------------------------------------------------------------------===//
 // Elementwise
@@ -94,11 +98,17 @@ def HLO_TanOp : HLO_UnaryOp<"tan">;
 def HLO_TanhOp : HLO_UnaryOp<"tanh">;
 def HLO_ConvertOp : HLO_UnaryOp<"convert", []>;
 def HLO_BitcastConvertOp : HLO_VerifiedOp<"bitcast_convert", [Pure],
-    (ins HLO_Tensor:$operand)>;
+    (ins HLO_Tensor:$operand)> {
+  let results = (outs HLO_Tensor:$result);
+}
 def HLO_StochasticConvertOp : HLO_Op<"stochastic_convert", [Pure],
-    (ins HLO_Tensor:$operand, HLO_Tensor:$random)>;
+    (ins HLO_Tensor:$operand, HLO_Tensor:$random)> {
+  let results = (outs HLO_Tensor:$result);
+}
 def HLO_ReducePrecisionOp : HLO_Op<"reduce_precision", [Pure],
-    (ins HLO_Tensor:$operand, I64Attr:$exponent_bits, I64Attr:$mantissa_bits)>;
+    (ins HLO_Tensor:$operand, I64Attr:$exponent_bits, I64Attr:$mantissa_bits)> {
+  let results = (outs HLO_Tensor:$result);
+}
 
 def HLO_AddOp : HLO_BinaryOp<"add">;
 def HLO_AndOp : HLO_BinaryOp<"and">;
@@ -120,14 +130,22 @@ def HLO_XorOp : HLO_BinaryOp<"xor">;
 def HLO_CompareOp : HLO_VerifiedOp<"compare", [Pure],
     (ins HLO_Tensor:$lhs, HLO_Tensor:$rhs,
          HLO_ComparisonDirectionAttr:$direction,
-         OptionalAttr<HLO_ComparisonTypeAttr>:$type)>;
+         OptionalAttr<HLO_ComparisonTypeAttr>:$type)> {
+  let results = (outs HLO_Tensor:$result);
+}
 def HLO_SelectOp : HLO_VerifiedOp<"select", [Pure],
-    (ins HLO_Tensor:$pred, HLO_Tensor:$on_true, HLO_Tensor:$on_false)>;
+    (ins HLO_Tensor:$pred, HLO_Tensor:$on_true, HLO_Tensor:$on_false)> {
+  let results = (outs HLO_Tensor:$result);
+}
 def HLO_ClampOp : HLO_VerifiedOp<"clamp", [Pure],
-    (ins HLO_Tensor:$min, HLO_Tensor:$operand, HLO_Tensor:$max)>;
+    (ins HLO_Tensor:$min, HLO_Tensor:$operand, HLO_Tensor:$max)> {
+  let results = (outs HLO_Tensor:$result);
+}
 def HLO_MapOp : HLO_Op<"map", [HLO_CallsComputations],
     (ins Variadic<HLO_Tensor>:$inputs, OptionalAttr<DenseI64ArrayAttr>:$dimensions,
-         FlatSymbolRefAttr:$to_apply)>;
+         FlatSymbolRefAttr:$to_apply)> {
+  let results = (outs HLO_Tensor:$result);
+}
 
 //===----------------------------------------------------------------------===//
 // Leaves: parameter, constant, iota, ids, rng
@@ -143,12 +161,20 @@ def HLO_ConstantOp : HLO_Op<"constant", [Pure],
     Absent `value` means the literal was elided in the dump (`{...}`).
   }];
 }
-def HLO_IotaOp : HLO_VerifiedOp<"iota", [Pure], (ins I64Attr:$iota_dimension)>;
-def HLO_PartitionIdOp : HLO_Op<"partition_id", [Pure]>;
-def HLO_ReplicaIdOp : HLO_Op<"replica_id", [Pure]>;
+def HLO_IotaOp : HLO_VerifiedOp<"iota", [Pure], (ins I64Attr:$iota_dimension)> {
+  let results = (outs HLO_Tensor:$result);
+}
+def HLO_PartitionIdOp : HLO_Op<"partition_id", [Pure]> {
+  let results = (outs HLO_Tensor:$result);
+}
+def HLO_ReplicaIdOp : HLO_Op<"replica_id", [Pure]> {
+  let results = (outs HLO_Tensor:$result);
+}
 def HLO_RngOp : HLO_Op<"rng", [],
     (ins HLO_Tensor:$a, HLO_Tensor:$b,
-         HLO_RngDistributionAttr:$distribution)>;
+         HLO_RngDistributionAttr:$distribution)> {
+  let results = (outs HLO_Tensor:$result);
+}
 def HLO_RngBitGeneratorOp : HLO_Op<"rng_bit_generator", [],
     (ins HLO_Tensor:$state, StrAttr:$algorithm)>;
 def HLO_RngGetAndUpdateStateOp : HLO_Op<"rng_get_and_update_state", [],
@@ -159,37 +185,63 @@ def HLO_RngGetAndUpdateStateOp : HLO_Op<"rng_get_and_update_state", [],
 //===----------------------------------------------------------------------===//
 
 def HLO_BroadcastOp : HLO_VerifiedOp<"broadcast", [Pure],
-    (ins HLO_Tensor:$operand, DenseI64ArrayAttr:$dimensions)>;
+    (ins HLO_Tensor:$operand, DenseI64ArrayAttr:$dimensions)> {
+  let results = (outs HLO_Tensor:$result);
+}
 def HLO_ReshapeOp : HLO_VerifiedOp<"reshape", [Pure],
-    (ins HLO_Tensor:$operand, OptionalAttr<BoolAttr>:$inferred_dimension)>;
+    (ins HLO_Tensor:$operand, OptionalAttr<BoolAttr>:$inferred_dimension)> {
+  let results = (outs HLO_Tensor:$result);
+}
 def HLO_DynamicReshapeOp : HLO_Op<"dynamic_reshape", [Pure],
-    (ins HLO_Tensor:$operand, Variadic<HLO_Tensor>:$output_dims)>;
-def HLO_BitcastOp : HLO_Op<"bitcast", [Pure], (ins HLO_Tensor:$operand)>;
+    (ins HLO_Tensor:$operand, Variadic<HLO_Tensor>:$output_dims)> {
+  let results = (outs HLO_Tensor:$result);
+}
+def HLO_BitcastOp : HLO_Op<"bitcast", [Pure], (ins HLO_Tensor:$operand)> {
+  let results = (outs HLO_Tensor:$result);
+}
 def HLO_TransposeOp : HLO_VerifiedOp<"transpose", [Pure],
-    (ins HLO_Tensor:$operand, DenseI64ArrayAttr:$dimensions)>;
+    (ins HLO_Tensor:$operand, DenseI64ArrayAttr:$dimensions)> {
+  let results = (outs HLO_Tensor:$result);
+}
 def HLO_ReverseOp : HLO_VerifiedOp<"reverse", [Pure],
-    (ins HLO_Tensor:$operand, DenseI64ArrayAttr:$dimensions)>;
+    (ins HLO_Tensor:$operand, DenseI64ArrayAttr:$dimensions)> {
+  let results = (outs HLO_Tensor:$result);
+}
 def HLO_SliceOp : HLO_VerifiedOp<"slice", [Pure],
     (ins HLO_Tensor:$operand, DenseI64ArrayAttr:$start_indices,
-         DenseI64ArrayAttr:$limit_indices, DenseI64ArrayAttr:$strides)>;
+         DenseI64ArrayAttr:$limit_indices, DenseI64ArrayAttr:$strides)> {
+  let results = (outs HLO_Tensor:$result);
+}
 def HLO_DynamicSliceOp : HLO_VerifiedOp<"dynamic_slice", [Pure],
     (ins HLO_Tensor:$operand, Variadic<HLO_Tensor>:$start_indices,
-         DenseI64ArrayAttr:$dynamic_slice_sizes)>;
+         DenseI64ArrayAttr:$dynamic_slice_sizes)> {
+  let results = (outs HLO_Tensor:$result);
+}
 def HLO_DynamicUpdateSliceOp : HLO_VerifiedOp<"dynamic_update_slice", [Pure],
     (ins HLO_Tensor:$operand, HLO_Tensor:$update,
-         Variadic<HLO_Tensor>:$start_indices)>;
+         Variadic<HLO_Tensor>:$start_indices)> {
+  let results = (outs HLO_Tensor:$result);
+}
 def HLO_ConcatenateOp : HLO_VerifiedOp<"concatenate", [Pure],
-    (ins Variadic<HLO_Tensor>:$inputs, DenseI64ArrayAttr:$dimensions)>;
+    (ins Variadic<HLO_Tensor>:$inputs, DenseI64ArrayAttr:$dimensions)> {
+  let results = (outs HLO_Tensor:$result);
+}
 def HLO_PadOp : HLO_VerifiedOp<"pad", [Pure],
     (ins HLO_Tensor:$operand, HLO_Tensor:$padding_value,
          DenseI64ArrayAttr:$edge_padding_low,
          DenseI64ArrayAttr:$edge_padding_high,
-         DenseI64ArrayAttr:$interior_padding)>;
+         DenseI64ArrayAttr:$interior_padding)> {
+  let results = (outs HLO_Tensor:$result);
+}
 def HLO_GetDimensionSizeOp : HLO_Op<"get_dimension_size", [Pure],
-    (ins HLO_Tensor:$operand, DenseI64ArrayAttr:$dimensions)>;
+    (ins HLO_Tensor:$operand, DenseI64ArrayAttr:$dimensions)> {
+  let results = (outs HLO_Tensor:$result);
+}
 def HLO_SetDimensionSizeOp : HLO_Op<"set_dimension_size", [Pure],
     (ins HLO_Tensor:$operand, HLO_Tensor:$size,
-         DenseI64ArrayAttr:$dimensions)>;
+         DenseI64ArrayAttr:$dimensions)> {
+  let results = (outs HLO_Tensor:$result);
+}
 
 //===----------------------------------------------------------------------===//
 // Tuples and tokens
@@ -218,6 +270,7 @@ def HLO_DotOp : HLO_VerifiedOp<"dot", [Pure],
          OptionalAttr<TypedArrayAttrBase<HLO_PrecisionAttr, "precisions">>:$operand_precision,
          OptionalAttr<StrAttr>:$sparsity,
          OptionalAttr<StrAttr>:$algorithm)> {
+  let results = (outs HLO_Tensor:$result);
   let description = [{
     `sparsity=L.2@2:4` marks a structured-sparse operand (L or R), its
     sparse dimension and the N:M pattern; the compressed operand stores N of
@@ -231,7 +284,9 @@ def HLO_ConvolutionOp : HLO_VerifiedOp<"convolution", [Pure],
          HLO_ConvDimensionNumbersAttr:$dim_labels,
          OptionalAttr<I64Attr>:$feature_group_count,
          OptionalAttr<I64Attr>:$batch_group_count,
-         OptionalAttr<TypedArrayAttrBase<HLO_PrecisionAttr, "precisions">>:$operand_precision)>;
+         OptionalAttr<TypedArrayAttrBase<HLO_PrecisionAttr, "precisions">>:$operand_precision)> {
+  let results = (outs HLO_Tensor:$result);
+}
 def HLO_ReduceOp : HLO_VerifiedOp<"reduce", [HLO_CallsComputations],
     (ins Variadic<HLO_Tensor>:$operands_and_inits,
          DenseI64ArrayAttr:$dimensions, FlatSymbolRefAttr:$to_apply)> {
@@ -254,7 +309,9 @@ def HLO_ReduceWindowOp : HLO_VerifiedOp<"reduce_window", [HLO_CallsComputations]
 def HLO_SelectAndScatterOp : HLO_VerifiedOp<"select_and_scatter", [HLO_CallsComputations],
     (ins HLO_Tensor:$operand, HLO_Tensor:$source, HLO_Tensor:$init_value,
          OptionalAttr<HLO_WindowAttr>:$window, FlatSymbolRefAttr:$select,
-         FlatSymbolRefAttr:$scatter)>;
+         FlatSymbolRefAttr:$scatter)> {
+  let results = (outs HLO_Tensor:$result);
+}
 def HLO_GatherOp : HLO_VerifiedOp<"gather", [Pure],
     (ins HLO_Tensor:$operand, HLO_Tensor:$start_indices,
          DenseI64ArrayAttr:$offset_dims,
@@ -263,7 +320,9 @@ def HLO_GatherOp : HLO_VerifiedOp<"gather", [Pure],
          OptionalAttr<DenseI64ArrayAttr>:$operand_batching_dims,
          OptionalAttr<DenseI64ArrayAttr>:$start_indices_batching_dims,
          I64Attr:$index_vector_dim, DenseI64ArrayAttr:$slice_sizes,
-         OptionalAttr<BoolAttr>:$indices_are_sorted)>;
+         OptionalAttr<BoolAttr>:$indices_are_sorted)> {
+  let results = (outs HLO_Tensor:$result);
+}
 def HLO_ScatterOp : HLO_VerifiedOp<"scatter", [HLO_CallsComputations],
     (ins Variadic<HLO_Tensor>:$args,
          DenseI64ArrayAttr:$update_window_dims,
@@ -284,18 +343,26 @@ def HLO_TopKOp : HLO_Op<"topk", [],
     (ins HLO_Tensor:$operand, I64Attr:$k, OptionalAttr<BoolAttr>:$largest)>;
 def HLO_FftOp : HLO_Op<"fft", [Pure],
     (ins HLO_Tensor:$operand, HLO_FftTypeAttr:$fft_type,
-         DenseI64ArrayAttr:$fft_length)>;
+         DenseI64ArrayAttr:$fft_length)> {
+  let results = (outs HLO_Tensor:$result);
+}
 def HLO_TriangularSolveOp : HLO_Op<"triangular_solve", [Pure],
-    (ins HLO_Tensor:$a, HLO_Tensor:$b, StrAttr:$triangular_solve_options)>;
+    (ins HLO_Tensor:$a, HLO_Tensor:$b, StrAttr:$triangular_solve_options)> {
+  let results = (outs HLO_Tensor:$result);
+}
 def HLO_CholeskyOp : HLO_Op<"cholesky", [Pure],
-    (ins HLO_Tensor:$a, OptionalAttr<BoolAttr>:$lower)>;
+    (ins HLO_Tensor:$a, OptionalAttr<BoolAttr>:$lower)> {
+  let results = (outs HLO_Tensor:$result);
+}
 def HLO_BatchNormTrainingOp : HLO_Op<"batch_norm_training", [Pure],
     (ins HLO_Tensor:$operand, HLO_Tensor:$scale, HLO_Tensor:$offset,
          F32Attr:$epsilon, I64Attr:$feature_index)>;
 def HLO_BatchNormInferenceOp : HLO_Op<"batch_norm_inference", [Pure],
     (ins HLO_Tensor:$operand, HLO_Tensor:$scale, HLO_Tensor:$offset,
          HLO_Tensor:$mean, HLO_Tensor:$variance,
-         F32Attr:$epsilon, I64Attr:$feature_index)>;
+         F32Attr:$epsilon, I64Attr:$feature_index)> {
+  let results = (outs HLO_Tensor:$result);
+}
 def HLO_BatchNormGradOp : HLO_Op<"batch_norm_grad", [Pure],
     (ins HLO_Tensor:$operand, HLO_Tensor:$scale, HLO_Tensor:$mean,
          HLO_Tensor:$variance, HLO_Tensor:$grad_output,
