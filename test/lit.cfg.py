@@ -19,7 +19,8 @@ llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.gshard_tools_dir, append_path=True)
 
 tool_dirs = [config.gshard_tools_dir, config.llvm_tools_dir]
-tools = ["gshard-opt", "gshard-sim"]
+tools = ["gshard-opt", "gshard-sim", "gshard-propagation-conformance",
+         "gshard-partitioner-conformance"]
 llvm_config.add_tool_substitutions(
     [t for t in tools if os.path.exists(os.path.join(config.gshard_tools_dir, t))],
     tool_dirs)
