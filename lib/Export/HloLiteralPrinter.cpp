@@ -39,6 +39,14 @@ LogicalResult gshard::printHloElementType(llvm::raw_ostream &os,
     return success();
   }
   if (auto floatType = dyn_cast<FloatType>(elementType)) {
+    if (floatType.isF32()) {
+      os << "f32";
+      return success();
+    }
+    if (floatType.isBF16()) {
+      os << "bf16";
+      return success();
+    }
     // MLIR spells the formats like XLA up to case: f8E4M3FN -> f8e4m3fn.
     std::string name;
     llvm::raw_string_ostream nameOs(name);

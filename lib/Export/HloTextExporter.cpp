@@ -188,13 +188,28 @@ private:
   /// The printed (unique, valid) name of every instruction.
   llvm::DenseMap<Operation *, llvm::StringRef> names;
   /// Per computation: the name an instruction was given -> printed name,
-  /// to resolve control-predecessors.
+  /// to resolve control-predecessors (built on first use).
   llvm::DenseMap<Operation *, llvm::StringMap<llvm::StringRef>> localNames;
+  const llvm::StringMap<llvm::StringRef> &
+  getLocalNames(ComputationOp computation);
+  /// HLO opcode per op name, and print rank and syntax per attribute name.
+  llvm::DenseMap<OperationName, std::string> opcodes;
+  llvm::StringRef getOpcode(Operation *op);
+  llvm::DenseMap<std::pair<OperationName, StringAttr>,
+                 std::optional<std::pair<unsigned, Kind>>>
+      attrInfo;
   llvm::BumpPtrAllocator allocator;
   llvm::StringSaver saver{allocator};
 };
 
 } // namespace
+
+llvm::StringRef Exporter::getOpcode(Operation *op) {
+  auto [it, inserted] = opcodes.try_emplace(op->getName());
+  if (inserted)
+    it->second = getHloOpcode(op);
+  return it->second;
+}
 
 LogicalResult Exporter::run() {
   if (failed(collectComputations()) || failed(assignNames()) ||
@@ -206,10 +221,22 @@ LogicalResult Exporter::run() {
   return success();
 }
 
+/// All attributes of `op`, inherent and discardable, in no particular order.
+/// (Operation::getAttrDictionary would unique a new dictionary per op.)
+static SmallVector<NamedAttribute, 8> getAllAttrs(Operation *op) {
+  SmallVector<NamedAttribute, 8> attrs(op->getDiscardableAttrs());
+  // By the registered names: populateInherentAttrs would re-unique each name.
+  for (StringAttr name : op->getName().getAttributeNames())
+    if (std::optional<Attribute> value = op->getInherentAttr(name.strref()))
+      if (*value)
+        attrs.push_back(NamedAttribute(name, *value));
+  return attrs;
+}
+
 /// Appends the computations `op` calls to `callees`.
 static void collectCallees(Operation *op,
                            SmallVectorImpl<llvm::StringRef> &callees) {
-  for (NamedAttribute attr : op->getAttrDictionary()) {
+  for (NamedAttribute attr : getAllAttrs(op)) {
     if (auto ref = dyn_cast<FlatSymbolRefAttr>(attr.getValue())) {
       callees.push_back(ref.getValue());
     } else if (auto array = dyn_cast<ArrayAttr>(attr.getValue())) {
@@ -279,6 +306,10 @@ LogicalResult Exporter::collectComputations() {
   return success();
 }
 
+static bool isNameChar(char c) {
+  return llvm::isAlnum(c) || c == '_' || c == '.' || c == '-';
+}
+
 /// Makes `name` a valid HLO identifier ([A-Za-z_][A-Za-z0-9_.-]*).
 static std::string sanitizeName(llvm::StringRef name) {
   std::string result;
@@ -294,14 +325,29 @@ static std::string sanitizeName(llvm::StringRef name) {
 LogicalResult Exporter::assignNames() {
   // Given names are kept where they are unique (the first use wins, in print
   // order); the others and unnamed instructions get `base.N`.
+  size_t count = 0;
+  for (ComputationOp computation : computations)
+    count += computation.getBody().front().getOperations().size();
+  names.reserve(count);
   llvm::StringSet<> used;
   SmallVector<std::pair<Operation *, std::string>> pending;
   for (ComputationOp computation : computations) {
     for (Operation &op : computation.getBody().front()) {
       if (isa<ReturnOp>(op))
         continue;
-      std::string name = sanitizeName(getInstructionName(op.getLoc()));
-      if (!name.empty() && used.insert(name).second)
+      llvm::StringRef given = getInstructionName(op.getLoc());
+      bool valid = !given.empty() &&
+                   (llvm::isAlpha(given[0]) || given[0] == '_') &&
+                   llvm::all_of(given, isNameChar);
+      if (valid) {
+        // The location's string is owned by the context: no copy needed.
+        if (used.insert(given).second) {
+          names[&op] = given;
+          continue;
+        }
+      }
+      std::string name = valid ? given.str() : sanitizeName(given);
+      if (!valid && !name.empty() && used.insert(name).second)
         names[&op] = saver.save(name);
       else
         pending.push_back({&op, std::move(name)});
@@ -311,7 +357,7 @@ LogicalResult Exporter::assignNames() {
   for (auto &[op, given] : pending) {
     std::string base = given;
     if (base.empty()) {
-      base = getHloOpcode(op);
+      base = getOpcode(op).str();
     } else {
       // `add.3` clashing continues as `add.4`, like XLA's name uniquer.
       size_t dot = base.rfind('.');
@@ -332,15 +378,19 @@ LogicalResult Exporter::assignNames() {
     } while (!used.insert(candidate).second);
     names[op] = saver.save(candidate);
   }
-  for (ComputationOp computation : computations) {
-    auto &local = localNames[computation];
+  return success();
+}
+
+const llvm::StringMap<llvm::StringRef> &
+Exporter::getLocalNames(ComputationOp computation) {
+  auto [it, inserted] = localNames.try_emplace(computation);
+  if (inserted)
     for (Operation &op : computation.getBody().front()) {
       llvm::StringRef given = getInstructionName(op.getLoc());
       if (!given.empty() && !isa<ReturnOp>(op))
-        local.try_emplace(given, names[&op]);
+        it->second.try_emplace(given, names[&op]);
     }
-  }
-  return success();
+  return it->second;
 }
 
 //===----------------------------------------------------------------------===//
@@ -348,12 +398,10 @@ LogicalResult Exporter::assignNames() {
 //===----------------------------------------------------------------------===//
 
 LogicalResult Exporter::printShape(Operation *op, Type type, bool withLayout) {
-  std::string text;
-  llvm::raw_string_ostream textOs(text);
-  if (failed(printHloShape(textOs, type, withLayout)))
+  // `os` is a buffer that is dropped on failure: partial text is harmless.
+  if (failed(printHloShape(os, type, withLayout)))
     return op->emitError("cannot be printed as HLO: type ")
            << type << " has no HLO shape";
-  os << text;
   return success();
 }
 
@@ -534,18 +582,15 @@ LogicalResult Exporter::printInstruction(Operation *op, bool isRoot) {
   os << '%' << names[op] << " = ";
   if (failed(printShape(op, op->getResult(0).getType())))
     return failure();
-  os << ' ' << getHloOpcode(op) << '(';
+  os << ' ' << getOpcode(op) << '(';
   if (auto param = dyn_cast<ParameterOp>(op)) {
     os << param.getParameterNumber();
   } else if (auto constant = dyn_cast<ConstantOp>(op)) {
     if (Attribute value = constant.getValueAttr()) {
-      std::string text;
-      llvm::raw_string_ostream textOs(text);
-      if (failed(printHloLiteral(textOs, value)))
+      if (failed(printHloLiteral(os, value)))
         return op->emitError("cannot be printed as HLO: unsupported "
                              "constant value ")
                << value;
-      os << text;
     } else {
       os << "{...}";
     }
@@ -580,6 +625,26 @@ LogicalResult Exporter::printOperands(Operation *op) {
 // Attributes
 //===----------------------------------------------------------------------===//
 
+/// Attributes printed inside the parentheses rather than as `key=value`.
+static bool isInherentOperand(Operation *op, llvm::StringRef name) {
+  return (name == "parameter_number" && isa<ParameterOp>(op)) ||
+         (name == "value" && isa<ConstantOp>(op)) ||
+         name == "operandSegmentSizes";
+}
+
+/// Print rank and syntax of attribute `name` on `op`, or none for the ones
+/// printed otherwise (operands, slice and pad arrays) or not printable.
+static std::optional<std::pair<unsigned, Kind>> classify(Operation *op,
+                                                         llvm::StringRef name) {
+  if (isInherentOperand(op, name))
+    return std::nullopt;
+  const llvm::StringMap<Kind> &table = getSyntaxTable();
+  auto it = table.find(name);
+  if (it == table.end())
+    return std::nullopt;
+  return std::make_pair(getRank(op, name), it->second);
+}
+
 LogicalResult Exporter::printAttributes(Operation *op) {
   struct Entry {
     unsigned rank;
@@ -589,30 +654,27 @@ LogicalResult Exporter::printAttributes(Operation *op) {
   };
   SmallVector<Entry> entries;
   const llvm::StringMap<Kind> &table = getSyntaxTable();
-  DictionaryAttr attrs = op->getAttrDictionary();
   bool isSlice = false, isPad = false;
-  for (NamedAttribute attr : attrs) {
-    llvm::StringRef name = attr.getName().strref();
-    if ((name == "parameter_number" && isa<ParameterOp>(op)) ||
-        (name == "value" && isa<ConstantOp>(op)) ||
-        name == "operandSegmentSizes")
-      continue;
-    if (name == "start_indices" || name == "limit_indices" ||
-        name == "strides") {
-      isSlice = true;
+  for (NamedAttribute attr : getAllAttrs(op)) {
+    auto [it, inserted] = attrInfo.try_emplace({op->getName(), attr.getName()});
+    if (inserted)
+      it->second = classify(op, attr.getName().strref());
+    if (!it->second) {
+      llvm::StringRef name = attr.getName().strref();
+      if (name == "start_indices" || name == "limit_indices" ||
+          name == "strides")
+        isSlice = true;
+      else if (name == "edge_padding_low" || name == "edge_padding_high" ||
+               name == "interior_padding")
+        isPad = true;
+      else if (!table.count(name) && !isInherentOperand(op, name))
+        return op->emitError("cannot be printed as HLO: attribute '")
+               << name << "' has no HLO spelling (it is not in "
+               << "HloAttrSyntax.def)";
       continue;
     }
-    if (name == "edge_padding_low" || name == "edge_padding_high" ||
-        name == "interior_padding") {
-      isPad = true;
-      continue;
-    }
-    auto it = table.find(name);
-    if (it == table.end())
-      return op->emitError("cannot be printed as HLO: attribute '")
-             << name << "' has no HLO spelling (it is not in "
-             << "HloAttrSyntax.def)";
-    entries.push_back({getRank(op, name), name, it->second, attr.getValue()});
+    entries.push_back({it->second->first, attr.getName().strref(),
+                       it->second->second, attr.getValue()});
   }
   if (isSlice)
     entries.push_back({getRank(op, "slice"), "slice", Kind::Slice, {}});
@@ -798,8 +860,7 @@ LogicalResult Exporter::printValue(Operation *op, llvm::StringRef key,
     auto array = dyn_cast<ArrayAttr>(value);
     if (!array)
       return mismatch("an array of instruction names");
-    auto computation = op->getParentOfType<ComputationOp>();
-    auto &local = localNames[computation];
+    const auto &local = getLocalNames(op->getParentOfType<ComputationOp>());
     os << '{';
     for (auto [i, element] : llvm::enumerate(array)) {
       auto name = dyn_cast<StringAttr>(element);
