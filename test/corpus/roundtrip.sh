@@ -64,6 +64,10 @@ if [ -z "$opt" ]; then
     fi
   done
 fi
+# A bare command name (lit substitutes `gshard-opt`) is looked up on PATH.
+if [ -n "$opt" ] && [ "${opt#*/}" = "$opt" ]; then
+  opt="$(command -v "$opt" || true)"
+fi
 if [ -z "$opt" ] || [ ! -x "$opt" ]; then
   echo "roundtrip.sh: gshard-opt not found (use --gshard-opt or GSHARD_OPT)" >&2
   exit 2
