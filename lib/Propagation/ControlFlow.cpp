@@ -64,8 +64,7 @@ static Operation *parameterOf(hlo::ComputationOp computation, int64_t index) {
   if (!computation)
     return nullptr;
   SmallVector<hlo::ParameterOp> params = hlo::getParameters(computation);
-  return index < static_cast<int64_t>(params.size()) ? params[index]
-                                                     : nullptr;
+  return index < static_cast<int64_t>(params.size()) ? params[index] : nullptr;
 }
 
 SmallVector<Operation *> Driver::getRelated(Operation *op) {

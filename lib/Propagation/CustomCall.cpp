@@ -4,8 +4,11 @@
 // the host-offloading annotations pass shardings through pointwise. The
 // manual-conversion calls `SPMDFullToShardShape`/`SPMDShardToFullShape`
 // change the shape (global <-> per-shard) and are handled as data-flow
-// edges by the driver (ShardingPropagation.cpp). Other custom calls are
-// opaque: no rule.
+// edges by the driver (ShardingPropagation.cpp). The shard barriers
+// `ShardBarrierFrom`/`ShardBarrierTo` are pointwise too, and the driver
+// blocks one direction: nothing flows forward out of a ShardBarrierFrom, and
+// a ShardBarrierTo only takes {replicated} from its users (SPMD only). Other
+// custom calls are opaque: no rule.
 //
 //===----------------------------------------------------------------------===//
 
@@ -20,15 +23,15 @@ OpShardingRule buildCustomCallRule(Operation *op) {
   StringRef target = call.getCustomCallTarget();
   OpShardingRule rule;
   bool passThrough =
-      llvm::is_contained({"Sharding", "X64Combine", "LayoutConstraint"},
+      llvm::is_contained({"Sharding", "X64Combine", "LayoutConstraint",
+                          "ShardBarrierFrom", "ShardBarrierTo"},
                          target) ||
       (op->getNumOperands() == 1 &&
        llvm::is_contained({"MoveToHost", "MoveToDevice", "ResizeNearest",
                            "ResizeBilinear", "ResizeNearestGrad",
                            "ResizeBilinearGrad", "Cholesky"},
                           target) &&
-       getShape(op->getOperand(0)).size() ==
-           getShape(op->getResult(0)).size());
+       getShape(op->getOperand(0)).size() == getShape(op->getResult(0)).size());
   if (!passThrough || !isArray(op->getResult(0).getType()) ||
       op->getNumOperands() == 0)
     return rule;
@@ -42,7 +45,9 @@ OpShardingRule buildCustomCallRule(Operation *op) {
   if (getShape(op->getOperand(0)) != shape)
     return OpShardingRule();
   rule.addPointwiseFactors(shape);
-  rule.family = "custom-call";
+  rule.family = target == "ShardBarrierFrom" ? "shard-barrier-from"
+                : target == "ShardBarrierTo" ? "shard-barrier-to"
+                                             : "custom-call";
   rule.combine = OperandCombine::FirstOperand;
   rule.minAggressiveness = target == "Sharding" ? 0 : 1;
   rule.supportsNonSpmd = target == "Sharding";

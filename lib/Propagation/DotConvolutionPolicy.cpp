@@ -70,9 +70,9 @@ bool Driver::inferContraction(Operation *op, const OpShardingRule &rule,
       continue;
     ShardingAttr s = getSharding(defs[i]);
     ShardingAttr candidate =
-        isTileMaximal(s) ? s
-                         : projectSharding(s, rule, rule.operandDims[i],
-                                           rule.resultDims[0]);
+        isTileMaximal(s)
+            ? s
+            : projectSharding(s, rule, rule.operandDims[i], rule.resultDims[0]);
     improved[i] = returnImprovedSharding(candidate, getSharding(op), type,
                                          mayCombine, false);
   }
@@ -99,8 +99,8 @@ bool Driver::inferContraction(Operation *op, const OpShardingRule &rule,
                       byteSize(op->getOperand(1).getType()))
     first = 1;
   setSharding(op, *improved[first], OriginKind::Forward, defs[first], family);
-  maybeImprove(*improved[1 - first], op, mayCombine, false,
-               OriginKind::Forward, defs[1 - first], family);
+  maybeImprove(*improved[1 - first], op, mayCombine, false, OriginKind::Forward,
+               defs[1 - first], family);
   return true;
 }
 
@@ -157,16 +157,14 @@ bool Driver::inferConvolution(Operation *op, const OpShardingRule &rule,
   if (kernelSmall) {
     if (s.isTiled() && s.getTileDims()[dn.getInputFeature()] > 1)
       return false;
-    return maybeImprove(projectSharding(s, rule, rule.operandDims[0],
-                                        rule.resultDims[0]),
-                        op, mayCombine, false, OriginKind::Forward, lhs,
-                        "convolution");
+    return maybeImprove(
+        projectSharding(s, rule, rule.operandDims[0], rule.resultDims[0]), op,
+        mayCombine, false, OriginKind::Forward, lhs, "convolution");
   }
   ShardingAttr batchOnly = replicateAllDimsExcept(s, {dn.getInputBatch()});
-  return maybeImprove(projectSharding(batchOnly, rule, rule.operandDims[0],
-                                      rule.resultDims[0]),
-                      op, mayCombine, false, OriginKind::Forward, lhs,
-                      "convolution");
+  return maybeImprove(
+      projectSharding(batchOnly, rule, rule.operandDims[0], rule.resultDims[0]),
+      op, mayCombine, false, OriginKind::Forward, lhs, "convolution");
 }
 
 bool Driver::refineUnspecifiedFromOperand(Operation *op) {
@@ -184,8 +182,7 @@ bool Driver::refineUnspecifiedFromOperand(Operation *op) {
       partial, current, current.isTiled() ? getNumTiles(current) + 1 : 2);
   if (!merged)
     return false;
-  setSharding(op, *merged, OriginKind::Refinement, def,
-              "unspecified dims");
+  setSharding(op, *merged, OriginKind::Refinement, def, "unspecified dims");
   return true;
 }
 

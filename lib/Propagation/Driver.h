@@ -28,16 +28,15 @@ public:
 
   //===--- Sharding access ------------------------------------------------===//
   static ShardingAttr getSharding(mlir::Operation *op);
-  void setSharding(mlir::Operation *op, ShardingAttr sharding,
-                   OriginKind kind, mlir::Operation *source,
-                   llvm::StringRef rule);
+  void setSharding(mlir::Operation *op, ShardingAttr sharding, OriginKind kind,
+                   mlir::Operation *source, llvm::StringRef rule);
   bool hasSharding(mlir::Operation *op) { return bool(getSharding(op)); }
   bool isPartitioned(mlir::Operation *op) {
     return isSpatiallyPartitioned(getSharding(op));
   }
   /// MaybeImproveInstructionSharding.
-  bool maybeImprove(ShardingAttr sharding, mlir::Operation *op,
-                    bool mayCombine, bool allowAggressive, OriginKind kind,
+  bool maybeImprove(ShardingAttr sharding, mlir::Operation *op, bool mayCombine,
+                    bool allowAggressive, OriginKind kind,
                     mlir::Operation *source, llvm::StringRef rule);
   /// MaybeImproveInstructionSubSharding (leaf `index` of a tuple result).
   bool maybeImproveSub(ShardingAttr sharding, mlir::Operation *op,
@@ -88,8 +87,9 @@ public:
                                                    mlir::Operation *user);
   void buildComputationMap();
   llvm::SmallVector<mlir::Operation *> getRelated(mlir::Operation *op);
-  void propagateThroughComputations(
-      mlir::Operation *op, llvm::SetVector<mlir::Operation *> &changed);
+  void
+  propagateThroughComputations(mlir::Operation *op,
+                               llvm::SetVector<mlir::Operation *> &changed);
 
   // Sharding custom calls with unspecified dims (ShardingPropagation.cpp).
   bool refineUnspecifiedFromOperand(mlir::Operation *op);
@@ -101,8 +101,7 @@ public:
   hlo::ComputationOp entry;
   llvm::DenseMap<mlir::Operation *, mlir::Operation *> computationMap;
   llvm::DenseSet<mlir::Operation *> provided;
-  llvm::DenseMap<mlir::Operation *, llvm::SmallVector<int64_t>>
-      unspecifiedDims;
+  llvm::DenseMap<mlir::Operation *, llvm::SmallVector<int64_t>> unspecifiedDims;
   llvm::DenseMap<mlir::Operation *, OpShardingRule> ruleCache;
   llvm::StringMap<hlo::ComputationOp> computations;
   int64_t iteration = 0;

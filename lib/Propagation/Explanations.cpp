@@ -64,8 +64,7 @@ void ShardingExplanations::explain(Operation *op, raw_ostream &os) const {
       os << " (";
     if (origin->kind != OriginKind::Annotation)
       os << (origin->rule.empty() ? "" : ", ") << "iteration "
-         << origin->iteration << ", aggressiveness "
-         << origin->aggressiveness;
+         << origin->iteration << ", aggressiveness " << origin->aggressiveness;
     os << ")\n";
     if (origin->kind == OriginKind::Annotation ||
         origin->kind == OriginKind::Reset)

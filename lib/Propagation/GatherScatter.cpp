@@ -215,8 +215,7 @@ OpShardingRule buildScatterRule(Operation *op) {
   // Operand passthrough: operand dims updated whole <-> update window dims.
   int64_t windowIdx = 0, lastWindow = -1;
   for (int64_t d = 0, e = operandShape.size(); d < e; ++d) {
-    if (llvm::is_contained(inserted, d) ||
-        llvm::is_contained(inputBatching, d))
+    if (llvm::is_contained(inserted, d) || llvm::is_contained(inputBatching, d))
       continue;
     if (windowIdx >= static_cast<int64_t>(windowDims.size()))
       return OpShardingRule();

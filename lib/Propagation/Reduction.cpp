@@ -70,8 +70,8 @@ OpShardingRule buildReduceRule(Operation *op) {
   int64_t out = 0;
   for (auto [dim, size] : llvm::enumerate(shape)) {
     bool isReduced = llvm::is_contained(reduced, static_cast<int64_t>(dim));
-    int64_t factor = rule.addFactor(
-        size, isReduced ? FactorKind::Reduction : FactorKind::PassThrough);
+    int64_t factor = rule.addFactor(size, isReduced ? FactorKind::Reduction
+                                                    : FactorKind::PassThrough);
     for (size_t i = 0; i < numInputs; ++i)
       if (rule.operandDims[i].size() == shape.size())
         rule.operandDims[i][dim] = factor;
@@ -92,8 +92,7 @@ OpShardingRule buildReduceRule(Operation *op) {
 }
 
 OpShardingRule buildReduceWindowRule(Operation *op) {
-  return buildVariadicPointwise(op, op->getNumOperands() / 2,
-                                "reduce-window");
+  return buildVariadicPointwise(op, op->getNumOperands() / 2, "reduce-window");
 }
 
 OpShardingRule buildSelectAndScatterRule(Operation *op) {

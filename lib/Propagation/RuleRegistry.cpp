@@ -119,9 +119,8 @@ void attachAll(MLIRContext *context) {
 } // namespace
 
 void registerShardingRuleExternalModels(DialectRegistry &registry) {
-  registry.addExtension(+[](MLIRContext *context, hlo::HloDialect *) {
-    attachAll(context);
-  });
+  registry.addExtension(
+      +[](MLIRContext *context, hlo::HloDialect *) { attachAll(context); });
 }
 
 OpShardingRule getShardingRule(Operation *op) {

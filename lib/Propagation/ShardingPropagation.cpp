@@ -33,17 +33,17 @@ ShardingAttr Driver::getSharding(Operation *op) {
   return op->getAttrOfType<ShardingAttr>("sharding");
 }
 
-void Driver::setSharding(Operation *op, ShardingAttr sharding,
-                         OriginKind kind, Operation *source, StringRef rule) {
+void Driver::setSharding(Operation *op, ShardingAttr sharding, OriginKind kind,
+                         Operation *source, StringRef rule) {
   op->setAttr("sharding", sharding);
   if (explanations)
-    explanations->record(op, {kind, source, rule.str(), iteration,
-                              currentAggressiveness});
+    explanations->record(
+        op, {kind, source, rule.str(), iteration, currentAggressiveness});
 }
 
-bool Driver::maybeImprove(ShardingAttr sharding, Operation *op,
-                          bool mayCombine, bool allowAggressive,
-                          OriginKind kind, Operation *source, StringRef rule) {
+bool Driver::maybeImprove(ShardingAttr sharding, Operation *op, bool mayCombine,
+                          bool allowAggressive, OriginKind kind,
+                          Operation *source, StringRef rule) {
   if (!sharding)
     return false;
   Type type = op->getResult(0).getType();
@@ -67,22 +67,21 @@ bool Driver::maybeImproveSub(ShardingAttr sharding, Operation *op,
   Type type = op->getResult(0).getType();
   auto tuple = dyn_cast<TupleType>(type);
   if (!tuple)
-    return maybeImprove(sharding, op, mayCombine, allowAggressive, kind,
-                        source, rule);
+    return maybeImprove(sharding, op, mayCombine, allowAggressive, kind, source,
+                        rule);
   if (!sharding)
     return false;
   ShardingAttr current = getSharding(op);
   ShardingAttr currentSub =
       current ? getTupleElementSharding(current, type, index) : ShardingAttr();
-  std::optional<ShardingAttr> improved =
-      returnImprovedSharding(sharding, currentSub, tuple.getType(index),
-                             mayCombine, allowAggressive);
+  std::optional<ShardingAttr> improved = returnImprovedSharding(
+      sharding, currentSub, tuple.getType(index), mayCombine, allowAggressive);
   if (!improved)
     return false;
-  ShardingAttr whole = current ? current
-                               : expandToTuple(ShardingAttr::getReplicated(
-                                                   op->getContext()),
-                                               type);
+  ShardingAttr whole =
+      current
+          ? current
+          : expandToTuple(ShardingAttr::getReplicated(op->getContext()), type);
   setSharding(op, replaceTupleElement(whole, type, index, *improved), kind,
               source, rule);
   return true;
@@ -241,11 +240,10 @@ bool Driver::inferWithRule(Operation *op, const OpShardingRule &rule,
             leaf = replicateAllDataDims(s, rule.resultDims[0].size());
       }
       if (!leaf)
-        leaf = s.isReplicated() ? replicateAllDataDims(s)
-                                : project(def, i, 0);
-      changed |= maybeImprove(expandToTuple(leaf, type), op, mayCombine,
-                              allowAggressive, OriginKind::Forward, def,
-                              family);
+        leaf = s.isReplicated() ? replicateAllDataDims(s) : project(def, i, 0);
+      changed |=
+          maybeImprove(expandToTuple(leaf, type), op, mayCombine,
+                       allowAggressive, OriginKind::Forward, def, family);
     }
     return changed;
   }
@@ -254,9 +252,9 @@ bool Driver::inferWithRule(Operation *op, const OpShardingRule &rule,
     int64_t n = rule.resultDims.size();
     if (!options.isSpmd) {
       for (int64_t i = 0; i < n; ++i)
-        changed |= maybeImproveSub(ShardingAttr::getReplicated(op->getContext()),
-                                   op, i, mayCombine, false,
-                                   OriginKind::Forward, nullptr, family);
+        changed |= maybeImproveSub(
+            ShardingAttr::getReplicated(op->getContext()), op, i, mayCombine,
+            false, OriginKind::Forward, nullptr, family);
       return changed;
     }
     for (int64_t i = 0; i < n; ++i)
@@ -301,11 +299,11 @@ bool Driver::inferWithRule(Operation *op, const OpShardingRule &rule,
       if (family == "gather" && s && isTileMaximal(s) &&
           !isTileMaximal(getSharding(def)))
         continue;
-      bool aggressive = family == "elementwise"
-                            ? involved == 1 && allowAggressive
-                            : (family == "dynamic-update-slice" && i == 1
-                                   ? allowAggressive
-                                   : false);
+      bool aggressive =
+          family == "elementwise"
+              ? involved == 1 && allowAggressive
+              : (family == "dynamic-update-slice" && i == 1 ? allowAggressive
+                                                            : false);
       changed |= maybeImprove(s, op, mayCombine, aggressive,
                               OriginKind::Forward, def, family);
     }
@@ -337,13 +335,19 @@ bool Driver::inferWithRule(Operation *op, const OpShardingRule &rule,
       (s.isReplicated() || s.isMaximal() || s.isManual())
           ? s
           : (rule.projection == OpShardingRule::Projection::Reshape
-                 ? propagateThroughReshape(s, rules::getShape(op->getOperand(0)),
+                 ? propagateThroughReshape(s,
+                                           rules::getShape(op->getOperand(0)),
                                            rules::getShape(op->getResult(0)))
                  : project(rep, index, 0));
   if (isa<hlo::BroadcastOp>(op) && s.isReplicated())
     return false;
   return maybeImprove(projected, op, mayCombine, allowAggressive,
                       OriginKind::Forward, rep, family);
+}
+
+static bool hasSideEffectAttr(Operation *op) {
+  auto attr = op->getAttrOfType<BoolAttr>("custom_call_has_side_effect");
+  return attr && attr.getValue();
 }
 
 bool Driver::inferFromOperands(Operation *op, int64_t aggressiveness) {
@@ -367,10 +371,9 @@ bool Driver::inferFromOperands(Operation *op, int64_t aggressiveness) {
       if (aggressiveness == 0 &&
           isa<hlo::ConcatenateOp, hlo::DynamicSliceOp>(op))
         return false;
-      setSharding(op,
-                  expandToTuple(ShardingAttr::getManual(op->getContext()),
-                                type),
-                  OriginKind::Forward, def, "manual");
+      setSharding(
+          op, expandToTuple(ShardingAttr::getManual(op->getContext()), type),
+          OriginKind::Forward, def, "manual");
       return true;
     }
   }
@@ -378,7 +381,9 @@ bool Driver::inferFromOperands(Operation *op, int64_t aggressiveness) {
   bool allowOutput = llvm::is_contained(options.allowToOutput, true);
   if (!supportsSpatialPartitioning(op, allowOutput, false)) {
     if (isa<TupleType>(type) || op->getNumOperands() == 0 || isRoot(op) ||
-        isa<hlo::OutfeedOp, hlo::SendOp, hlo::RecvOp, hlo::InfeedOp>(op))
+        isa<hlo::OutfeedOp, hlo::SendOp, hlo::RecvOp, hlo::InfeedOp, hlo::RngOp,
+            hlo::RngGetAndUpdateStateOp>(op) ||
+        hasSideEffectAttr(op))
       return false;
     for (Value operand : op->getOperands()) {
       Operation *def = operand.getDefiningOp();
@@ -391,6 +396,9 @@ bool Driver::inferFromOperands(Operation *op, int64_t aggressiveness) {
   }
   if (isDataFlowOp(op))
     return inferDataFlowFromOperands(op, aggressiveness, mayCombine);
+  // A ShardBarrierFrom lets nothing through forward.
+  if (isCustomCall(op, "ShardBarrierFrom"))
+    return false;
   const OpShardingRule &rule = getRule(op);
   if (!rule.isValid())
     return false;
@@ -446,6 +454,12 @@ bool Driver::inferFromUsers(Operation *op, int64_t aggressiveness) {
     if (fromUser && *fromUser) {
       const OpShardingRule &rule = getRule(user);
       StringRef family = rule.isValid() ? rule.family : StringRef("data-flow");
+      // A ShardBarrierTo blocks backward propagation: its users only make
+      // it replicated.
+      if (isCustomCall(op, "ShardBarrierTo")) {
+        fromUser = ShardingAttr::getReplicated(op->getContext());
+        family = "shard-barrier-to";
+      }
       improved |= maybeImprove(*fromUser, op, mayCombine, false,
                                OriginKind::Backward, user, family);
     }
@@ -477,6 +491,36 @@ Driver::getShardingFromUser(Operation *op, Operation *user,
   return userShardingWithRule(op, user, rule, aggressiveness);
 }
 
+/// MPMD: operand `index` of a concatenate tiled along its concatenated dim
+/// `dim` lives on the devices of the tiles it overlaps; the sharding is that
+/// slice of the tile assignment (one device: maximal). O(devices).
+static ShardingAttr concatOperandSlice(Operation *concat, int64_t index,
+                                       int64_t dim) {
+  ShardingAttr us = Driver::getSharding(concat);
+  TileAssignment ta = getTileAssignment(us);
+  int64_t size = rules::getShape(concat->getResult(0))[dim];
+  int64_t tileSize = llvm::divideCeil(size, ta.getDim(dim));
+  int64_t offset = 0;
+  for (int64_t i = 0; i < index; ++i)
+    offset += rules::getShape(concat->getOperand(i))[dim];
+  int64_t first = offset / tileSize;
+  int64_t last = llvm::divideCeil(
+      offset + rules::getShape(concat->getOperand(index))[dim], tileSize);
+  SmallVector<int64_t> dims(ta.getDims().begin(), ta.getDims().end());
+  dims[dim] = last - first;
+  SmallVector<int64_t> devices;
+  for (int64_t flat = 0, e = ta.getNumDevices(); flat < e; ++flat) {
+    SmallVector<int64_t> coord = ta.unflatten(flat);
+    if (coord[dim] >= first && coord[dim] < last)
+      devices.push_back(ta.deviceAt(flat));
+  }
+  if (devices.size() == 1)
+    return ShardingAttr::getMaximal(concat->getContext(), devices[0]);
+  return getTiledSharding(concat->getContext(),
+                          TileAssignment::getExplicit(dims, devices),
+                          us.getReplicateOnLastTileDim(), us.getLastTileDims());
+}
+
 std::optional<ShardingAttr>
 Driver::userShardingWithRule(Operation *op, Operation *user,
                              const OpShardingRule &rule,
@@ -496,9 +540,9 @@ Driver::userShardingWithRule(Operation *op, Operation *user,
                ? rule.resultOperand[index]
                : 0;
   }
-  ShardingAttr leafSharding =
-      isa<TupleType>(userType) ? getTupleElementSharding(us, userType, leaf)
-                               : us;
+  ShardingAttr leafSharding = isa<TupleType>(userType)
+                                  ? getTupleElementSharding(us, userType, leaf)
+                                  : us;
   if (family == "concatenate" || family == "dynamic-slice" ||
       family == "dynamic-update-slice") {
     if (aggressiveness == 0)
@@ -509,14 +553,15 @@ Driver::userShardingWithRule(Operation *op, Operation *user,
       int64_t dim = cast<hlo::ConcatenateOp>(user).getDimensions()[0];
       if (us.isTiled() &&
           getTilesPerDim(us, rule.resultDims[0].size())[dim] > 1)
-        return std::nullopt;
+        return concatOperandSlice(user, index, dim);
     }
   }
   if (family == "broadcast") {
     if (us.isReplicated() || us.isManual())
       return us;
     if (!options.isSpmd && us.isTiled()) {
-      SmallVector<int64_t> tiles = getTilesPerDim(us, rule.resultDims[0].size());
+      SmallVector<int64_t> tiles =
+          getTilesPerDim(us, rule.resultDims[0].size());
       for (auto [d, f] : llvm::enumerate(rule.resultDims[0]))
         if (!llvm::is_contained(rule.operandDims[0], f) && tiles[d] > 1)
           return std::nullopt;
@@ -539,9 +584,8 @@ Driver::userShardingWithRule(Operation *op, Operation *user,
         Operation *def = user->getOperand(j).getDefiningOp();
         if (!def || !isPartitioned(def))
           continue;
-        ShardingAttr s = projectSharding(getSharding(def), rule,
-                                         rule.operandDims[j],
-                                         rule.operandDims[n]);
+        ShardingAttr s = projectSharding(
+            getSharding(def), rule, rule.operandDims[j], rule.operandDims[n]);
         if (!common) {
           common = s;
         } else if (auto merged = mergeShardingIfCompatible(
@@ -559,13 +603,13 @@ Driver::userShardingWithRule(Operation *op, Operation *user,
                               rule.operandDims[index])
             : ShardingAttr::getReplicated(user->getContext());
     if (options.isSpmd) {
-      ShardingAttr leafOut = isa<TupleType>(userType)
-                                 ? getTupleElementSharding(us, userType,
-                                                           index - n - 1)
-                                 : us;
-      ShardingAttr fromOutput = projectSharding(
-          leafOut, rule, rule.resultDims[index - n - 1],
-          rule.operandDims[index]);
+      ShardingAttr leafOut =
+          isa<TupleType>(userType)
+              ? getTupleElementSharding(us, userType, index - n - 1)
+              : us;
+      ShardingAttr fromOutput =
+          projectSharding(leafOut, rule, rule.resultDims[index - n - 1],
+                          rule.operandDims[index]);
       if (fromOutput) {
         if (auto merged = mergeShardingIfCompatible(
                 fromIndices, fromOutput, getNumTiles(fromOutput) + 1))
@@ -603,8 +647,8 @@ Driver::userShardingWithRule(Operation *op, Operation *user,
         if (!result.isTiled() || !s.isTiled() ||
             rule.operandDims[j].size() != rule.operandDims[index].size())
           continue;
-        if (auto merged = mergeShardingIfCompatible(s, result,
-                                                    getNumTiles(result) + 1))
+        if (auto merged =
+                mergeShardingIfCompatible(s, result, getNumTiles(result) + 1))
           result = *merged;
         continue;
       }
@@ -704,14 +748,13 @@ LogicalResult Driver::run() {
       unspecifiedDims[call] = dims;
     } else if (Operation *def = call.getArgs()[0].getDefiningOp();
                def && !getSharding(def) && call.getArgs().size() == 1) {
-      setSharding(def, s, OriginKind::Annotation, call,
-                  "Sharding custom-call");
+      setSharding(def, s, OriginKind::Annotation, call, "Sharding custom-call");
     }
   });
 
   // Saved root/parameter shardings.
-  Operation *entryRoot = entry.getRoot() ? entry.getRoot().getDefiningOp()
-                                         : nullptr;
+  Operation *entryRoot =
+      entry.getRoot() ? entry.getRoot().getDefiningOp() : nullptr;
   SmallVector<ShardingAttr> savedRoot;
   bool allowOutput = llvm::is_contained(options.allowToOutput, true);
   bool allowParams = llvm::is_contained(options.allowToParameters, true);
@@ -844,19 +887,19 @@ LogicalResult Driver::run() {
       auto broadcast = dyn_cast<hlo::BroadcastOp>(op);
       if (broadcast && rules::getShape(broadcast.getOperand()).empty()) {
         if (!original.count(op)) {
-          auto name = StringAttr::get(context,
-                                      "_sharding_propagation_cse_prevention");
+          auto name =
+              StringAttr::get(context, "_sharding_propagation_cse_prevention");
           auto dict = DictionaryAttr::get(
-              context, {NamedAttribute(StringAttr::get(context, "op_name"),
-                                       name)});
-          op->setAttr("sharding",
-                      ShardingAttr::get(
-                          context, s.getKind(), s.getTileDims(),
-                          s.getIotaReshapeDims(), s.getIotaPerm(),
-                          s.getDevices(), s.getReplicateOnLastTileDim(),
-                          s.getLastTileDims(), s.getTupleElements(),
-                          ArrayAttr::get(context, {dict}),
-                          s.getShardGroupKind(), s.getShardGroupId()));
+              context,
+              {NamedAttribute(StringAttr::get(context, "op_name"), name)});
+          op->setAttr(
+              "sharding",
+              ShardingAttr::get(context, s.getKind(), s.getTileDims(),
+                                s.getIotaReshapeDims(), s.getIotaPerm(),
+                                s.getDevices(), s.getReplicateOnLastTileDim(),
+                                s.getLastTileDims(), s.getTupleElements(),
+                                ArrayAttr::get(context, {dict}),
+                                s.getShardGroupKind(), s.getShardGroupId()));
         }
         return;
       }
@@ -896,8 +939,7 @@ LogicalResult Driver::run() {
       if (tuple.size() == options.allowToParameters.size()) {
         ShardingAttr whole = getSharding(params[0]);
         for (size_t i = 0; i < tuple.size(); ++i) {
-          ShardingAttr saved =
-              getTupleElementSharding(savedParams[0], type, i);
+          ShardingAttr saved = getTupleElementSharding(savedParams[0], type, i);
           if (!options.allowToParameters[i] && !isUnknown(saved))
             whole = replaceTupleElement(whole, type, i, saved);
         }

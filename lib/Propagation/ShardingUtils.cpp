@@ -59,6 +59,40 @@ ShardingAttr projectSharding(ShardingAttr s, const OpShardingRule &rule,
   return getSubgroupSharding(s.getContext(), result, kinds, partial);
 }
 
+/// When dim `dim`'s tiling cannot cross the reshape whole, the largest
+/// major part of it that can (the minor part joins the replication):
+/// `[6,4,5]` tiled `[6,2,1]` reshaped to `[2,4,3,5]` keeps 2 of the 6 tiles
+/// of dim 0. Only the tile assignment is reshaped (O(rank) for iota).
+static std::optional<ShardingAttr>
+reshapeMajorPart(ShardingAttr s, int64_t dim, ArrayRef<int64_t> sourceShape,
+                 ArrayRef<int64_t> targetShape) {
+  ShardingAttr partial = replicateAllDimsExcept(s, {dim});
+  if (!partial || !partial.isTiled() || !partial.getLastTileDims().empty())
+    return std::nullopt;
+  int64_t dataRank = getTiledDataRank(partial);
+  TileAssignment ta = getTileAssignment(partial);
+  int64_t tiles = ta.getDim(dim);
+  int64_t replicas =
+      partial.getReplicateOnLastTileDim() ? ta.getDim(ta.getRank() - 1) : 1;
+  for (int64_t major = tiles - 1; major > 1; --major) {
+    if (tiles % major != 0)
+      continue;
+    // Data dims other than `dim` have one tile, so the flat device order is
+    // [tiles, replicas] = [major, tiles / major * replicas].
+    SmallVector<int64_t> dims(dataRank, 1);
+    dims[dim] = major;
+    dims.push_back(tiles / major * replicas);
+    ShardingAttr candidate =
+        getPartialTileSharding(s.getContext(), ta.reshape(dims), partial);
+    FailureOr<ShardingAttr> reshaped =
+        reshapeSharding(candidate, sourceShape, targetShape);
+    if (succeeded(reshaped) && *reshaped && reshaped->isTiled() &&
+        getNumTiles(*reshaped) > 1)
+      return *reshaped;
+  }
+  return std::nullopt;
+}
+
 ShardingAttr propagateThroughReshape(ShardingAttr s,
                                      ArrayRef<int64_t> sourceShape,
                                      ArrayRef<int64_t> targetShape) {
@@ -81,8 +115,8 @@ ShardingAttr propagateThroughReshape(ShardingAttr s,
           reshapeSharding(partial, sourceShape, targetShape);
       if (failed(reshaped) || !*reshaped || getNumTiles(*reshaped) == 1)
         continue;
-      std::optional<ShardingAttr> merged = mergeShardingIfCompatible(
-          *reshaped, result, getNumTiles(result) + 1);
+      std::optional<ShardingAttr> merged =
+          mergeShardingIfCompatible(*reshaped, result, getNumTiles(result) + 1);
       if (merged) {
         result = *merged;
         start = end;
@@ -90,8 +124,15 @@ ShardingAttr propagateThroughReshape(ShardingAttr s,
         break;
       }
     }
-    if (!found)
+    if (!found) {
+      if (std::optional<ShardingAttr> major =
+              reshapeMajorPart(s, start, sourceShape, targetShape)) {
+        if (std::optional<ShardingAttr> merged = mergeShardingIfCompatible(
+                *major, result, getNumTiles(result) + 1))
+          result = *merged;
+      }
       ++start;
+    }
   }
   (void)context;
   return result;
@@ -155,11 +196,9 @@ static bool isStrictlyBetter(ShardingAttr lhs, ShardingAttr rhs) {
   return lhs.isManual() && isTileMaximal(rhs);
 }
 
-std::optional<ShardingAttr> returnImprovedSharding(ShardingAttr from,
-                                                   ShardingAttr toImprove,
-                                                   Type type,
-                                                   bool mayCombinePartial,
-                                                   bool allowAggressive) {
+std::optional<ShardingAttr>
+returnImprovedSharding(ShardingAttr from, ShardingAttr toImprove, Type type,
+                       bool mayCombinePartial, bool allowAggressive) {
   if (!from)
     return std::nullopt;
   if (toImprove && isStrictlyBetter(from, toImprove))
@@ -211,9 +250,8 @@ ShardingAttr replicateAllDataDims(ShardingAttr s, int64_t dataRank) {
   dims.push_back(manualSize);
   dims.push_back(total / manualSize);
   TileAssignment result = ta.transpose(perm).reshape(dims);
-  return getSubgroupSharding(context, result,
-                             {SubgroupKind::Manual, SubgroupKind::Replicated},
-                             s);
+  return getSubgroupSharding(
+      context, result, {SubgroupKind::Manual, SubgroupKind::Replicated}, s);
 }
 
 SmallVector<ShardingAttr> getLeaves(ShardingAttr s, Type type) {

@@ -70,8 +70,8 @@ OpShardingRule buildDynamicSliceRule(Operation *op) {
     rule.operandInvolved[i] = false;
   for (auto [d, size] : llvm::enumerate(shape)) {
     bool sliced = size != operandShape[d];
-    int64_t factor = rule.addFactor(
-        size, sliced ? FactorKind::NeedReplication : FactorKind::PassThrough);
+    int64_t factor = rule.addFactor(size, sliced ? FactorKind::NeedReplication
+                                                 : FactorKind::PassThrough);
     rule.operandDims[0][d] = factor;
     rule.resultDims[0][d] = factor;
   }

@@ -3,6 +3,11 @@
 // Reads an HLO text module (or hlo-dialect MLIR), verifies it, runs the
 // requested passes and prints the result as HLO text or MLIR.
 //
+// `--propagate` runs sharding propagation with its default options (SPMD);
+// other options go through `--pass-pipeline='builtin.module(gshard-propagate{
+// is-spmd=false})'`. `--explain=NAME` (implies `--propagate`) prints, on
+// stderr, the chain of instructions NAME's sharding came from.
+//
 // Exit status: 0 success, 2 bad input, bad usage or a failing pass.
 //
 //===----------------------------------------------------------------------===//
@@ -69,6 +74,19 @@ llvm::cl::opt<InputKind> inputKind(
                    "binary xla.HloModuleProto or xla.HloProto")),
     llvm::cl::cat(toolCategory));
 
+llvm::cl::opt<bool> propagate(
+    "propagate",
+    llvm::cl::desc("Run sharding propagation (gshard-propagate, default "
+                   "options) after the --pass-pipeline passes"),
+    llvm::cl::init(false), llvm::cl::cat(toolCategory));
+
+llvm::cl::opt<std::string> explain(
+    "explain",
+    llvm::cl::desc("Print on stderr where NAME's sharding came from (implies "
+                   "--propagate)"),
+    llvm::cl::value_desc("NAME"), llvm::cl::init(""),
+    llvm::cl::cat(toolCategory));
+
 OwningOpRef<ModuleOp> parseInput(llvm::SourceMgr &sourceMgr,
                                  MLIRContext &context) {
   bool isMlir = inputKind == InputKind::Mlir ||
@@ -133,6 +151,18 @@ int main(int argc, char **argv) {
     return kExitBadInput;
   if (failed(pm.run(*module)))
     return kExitBadInput;
+  if (propagate || !explain.empty()) {
+    gshard::ShardingExplanations explanations;
+    if (failed(gshard::propagateShardings(*module, {}, &explanations)))
+      return kExitBadInput;
+    if (!explain.empty() &&
+        failed(gshard::explainSharding(*module, explanations, explain,
+                                       llvm::errs()))) {
+      llvm::errs() << "gshard-opt: error: --explain: no instruction named '"
+                   << explain << "' in " << inputFilename << "\n";
+      return kExitBadInput;
+    }
+  }
 
   std::unique_ptr<llvm::ToolOutputFile> output =
       openOutputFile(outputFilename, &errorMessage);

@@ -88,8 +88,10 @@ struct OpShardingRule {
   bool firstOperandRepresentative = false;
   /// How shardings move between tensors: through the factors, or through
   /// XLA's reshape algebra (splits and merges of tiled dims).
-  enum class Projection : uint8_t { Factors, Reshape } projection =
-      Projection::Factors;
+  enum class Projection : uint8_t {
+    Factors,
+    Reshape
+  } projection = Projection::Factors;
   /// Factors of convolution spatial dims with a real window (not a dot in
   /// disguise): GSPMD then only propagates forward from the lhs.
   llvm::SmallVector<int64_t> convSpatialFactors;
