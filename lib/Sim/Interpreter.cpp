@@ -261,25 +261,50 @@ hlo::ComputationOp Executable::getEntry() const {
 static bool checkComputation(const Program &program,
                              const CompiledComputation &computation,
                              llvm::SmallPtrSetImpl<const void *> &visited,
-                             std::string &error);
+                             std::string &error, int64_t maxBytes);
+
+/// Bytes a value of `type` occupies in the simulator (saturating).
+static int64_t typeBytes(Type type) {
+  if (auto tensor = dyn_cast<RankedTensorType>(type)) {
+    ElemKind kind;
+    if (!getElemKind(tensor.getElementType(), kind))
+      return 0;
+    int64_t bytes = kind == ElemKind::Pred
+                        ? 1
+                        : (getBitWidth(kind, tensor.getElementType()) + 7) / 8;
+    for (int64_t d : tensor.getShape()) {
+      if (d > 0 && bytes > (int64_t(1) << 62) / d)
+        return int64_t(1) << 62;
+      bytes *= d;
+    }
+    return bytes;
+  }
+  if (auto tuple = dyn_cast<TupleType>(type)) {
+    int64_t total = 0;
+    for (Type t : tuple.getTypes())
+      total = std::min<int64_t>(int64_t(1) << 62, total + typeBytes(t));
+    return total;
+  }
+  return 0;
+}
 
 static bool checkCallee(const Program &program, Operation *user,
                         FlatSymbolRefAttr callee,
                         llvm::SmallPtrSetImpl<const void *> &visited,
-                        std::string &error) {
+                        std::string &error, int64_t maxBytes) {
   const CompiledComputation *computation = program.lookup(callee.getValue());
   if (!computation) {
     error = formatError(user, "calls unknown computation %" +
                                   callee.getValue().str());
     return false;
   }
-  return checkComputation(program, *computation, visited, error);
+  return checkComputation(program, *computation, visited, error, maxBytes);
 }
 
 static bool checkComputation(const Program &program,
                              const CompiledComputation &computation,
                              llvm::SmallPtrSetImpl<const void *> &visited,
-                             std::string &error) {
+                             std::string &error, int64_t maxBytes) {
   if (!visited.insert(&computation).second)
     return true;
   for (size_t i = 0; i < computation.ops.size(); ++i) {
@@ -289,6 +314,15 @@ static bool checkComputation(const Program &program,
                                   " at " + formatLocation(op) + ": " + reason);
       return false;
     };
+    int64_t bytes = typeBytes(op->getResult(0).getType());
+    if (bytes > maxBytes) {
+      std::string shape;
+      llvm::raw_string_ostream os(shape);
+      printHloShape(os, op->getResult(0).getType());
+      return cannot("its " + os.str() + " value needs " +
+                    Twine(bytes >> 20) + " MiB, more than the simulator's " +
+                    Twine(maxBytes >> 20) + " MiB per value");
+    }
     if (isa<hlo::ParameterOp>(op))
       continue;
     if (!computation.handlers[i])
@@ -305,12 +339,12 @@ static bool checkComputation(const Program &program,
     }
     for (NamedAttribute attr : op->getAttrs()) {
       if (auto ref = dyn_cast<FlatSymbolRefAttr>(attr.getValue())) {
-        if (!checkCallee(program, op, ref, visited, error))
+        if (!checkCallee(program, op, ref, visited, error, maxBytes))
           return false;
       } else if (auto array = dyn_cast<ArrayAttr>(attr.getValue())) {
         for (Attribute element : array)
           if (auto ref = dyn_cast<FlatSymbolRefAttr>(element))
-            if (!checkCallee(program, op, ref, visited, error))
+            if (!checkCallee(program, op, ref, visited, error, maxBytes))
               return false;
       }
     }
@@ -318,9 +352,11 @@ static bool checkComputation(const Program &program,
   return true;
 }
 
-bool Executable::checkExecutable(std::string &error) const {
+bool Executable::checkExecutable(std::string &error,
+                                 int64_t maxValueBytes) const {
   llvm::SmallPtrSet<const void *, 16> visited;
-  return checkComputation(*program, *program->getEntry(), visited, error);
+  return checkComputation(*program, *program->getEntry(), visited, error,
+                          maxValueBytes);
 }
 
 LiteralRef Executable::runSingle(ArrayRef<LiteralRef> args,

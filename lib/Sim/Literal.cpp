@@ -621,7 +621,7 @@ void gshard::sim::printHloShape(llvm::raw_ostream &os, Type type) {
   if (auto tensor = dyn_cast<RankedTensorType>(type)) {
     printHloElementType(os, tensor.getElementType());
     os << '[';
-    llvm::interleaveComma(tensor.getShape(), os);
+    llvm::interleave(tensor.getShape(), os, ",");
     os << ']';
     return;
   }
@@ -665,7 +665,7 @@ void Literal::print(llvm::raw_ostream &os, int64_t limit) const {
   }
   printHloElementType(os, elementType);
   os << '[';
-  llvm::interleaveComma(shape, os);
+  llvm::interleave(shape, os, ",");
   os << "] ";
   if (shape.empty()) {
     printElement(os, 0);

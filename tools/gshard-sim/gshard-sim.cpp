@@ -81,6 +81,10 @@ static cl::opt<int64_t>
     maxWhileIterations("max-while-iterations",
                        cl::desc("Report while loops running longer than this"),
                        cl::init(10000000), cl::cat(simCategory));
+static cl::opt<int64_t>
+    maxValueMiB("max-value-mib",
+                cl::desc("Reject programs with values larger than this"),
+                cl::init(1024), cl::cat(simCategory));
 static cl::opt<int64_t> printLimit("print-limit",
                                    cl::desc("Elements printed per output"),
                                    cl::init(16), cl::cat(simCategory));
@@ -115,7 +119,7 @@ bool load(StringRef path, MLIRContext &context, llvm::SourceMgr &sourceMgr,
     llvm::errs() << error << "\n";
     return false;
   }
-  if (!loaded.executable->checkExecutable(error)) {
+  if (!loaded.executable->checkExecutable(error, maxValueMiB << 20)) {
     llvm::errs() << error << "\n";
     return false;
   }

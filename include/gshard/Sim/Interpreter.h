@@ -31,6 +31,9 @@ struct ExecOptions {
   uint64_t seed = 0;
   /// A while loop that runs longer than this is reported, not waited for.
   int64_t maxWhileIterations = 10000000;
+  /// Largest value (array or tuple) the simulator materializes; programs
+  /// with larger values are rejected up front by checkExecutable.
+  int64_t maxValueBytes = int64_t(1) << 30;
 };
 
 class Program;
@@ -49,7 +52,10 @@ public:
 
   /// Reports the first instruction reachable from ENTRY that the interpreter
   /// cannot execute (unknown opcode, custom-call target, elided constant).
-  bool checkExecutable(std::string &error) const;
+  /// Values larger than `maxValueBytes` are reported too (they would not
+  /// fit in memory).
+  bool checkExecutable(std::string &error,
+                       int64_t maxValueBytes = int64_t(1) << 30) const;
 
   /// Runs ENTRY on numReplicas*numPartitions devices; `args[d]` are the
   /// arguments of device d = replica * numPartitions + partition. Returns
