@@ -289,7 +289,10 @@ private:
         os << (value ? '1' : '0');
     } else if (ints) {
       llvm::APInt value = (*ints)[index];
-      if (cast<IntegerType>(attr.getElementType()).isUnsigned())
+      bool isUnsigned = cast<IntegerType>(attr.getElementType()).isUnsigned();
+      if (value.getBitWidth() > 64)
+        os << llvm::toString(value, 10, !isUnsigned);
+      else if (isUnsigned)
         os << value.getZExtValue();
       else
         os << value.getSExtValue();
