@@ -94,6 +94,13 @@ bool Rendezvous::exchange(mlir::Operation *op, int64_t occurrence,
     }
     slot.done = true;
     slot.contributions.clear();
+    // The others are released now, even before their threads wake up: they
+    // no longer count as waiting for deadlock detection.
+    for (int64_t p : participants)
+      if (p != self && waiting[p].op) {
+        waiting[p] = Waiting();
+        --numWaiting;
+      }
     cv.notify_all();
   } else {
     waiting[self] = Waiting{op, std::vector<int64_t>(participants.begin(),
@@ -101,8 +108,10 @@ bool Rendezvous::exchange(mlir::Operation *op, int64_t occurrence,
     ++numWaiting;
     checkDeadlock();
     cv.wait(lock, [&] { return slot.done || aborted; });
-    --numWaiting;
-    waiting[self] = Waiting();
+    if (waiting[self].op) {
+      waiting[self] = Waiting();
+      --numWaiting;
+    }
     if (!slot.done) {
       error = abortMessage;
       return false;
