@@ -436,8 +436,8 @@ int runCheck(MLIRContext &context) {
     os << "]: expected " << leaf.expected << ", got " << leaf.actual
        << "; max abs error " << llvm::format("%.6g", leaf.maxAbsError);
     if (!leaf.exact)
-      os << " (rtol " << leaf.tolerance.rtol << ", atol "
-         << leaf.tolerance.atol << ")";
+      os << " (rtol " << llvm::format("%g", leaf.tolerance.rtol) << ", atol "
+         << llvm::format("%g", leaf.tolerance.atol) << ")";
     os << "\n";
   }
   os << "gshard-sim: check " << (match ? "passed" : "FAILED") << ": "
