@@ -358,7 +358,9 @@ LiteralRef customCallHandler(ExecContext &ctx, Operation *op,
   auto call = cast<hlo::CustomCallOp>(op);
   StringRef target = call.getCustomCallTarget();
   Type resultType = op->getResult(0).getType();
-  if (target == "Sharding") {
+  // Annotations with identity semantics (GSPMD and Shardy spellings).
+  if (target == "Sharding" || target == "xla.sdy.FuncResultSharding" ||
+      target == "xla.sdy.ShardingConstraint") {
     if (operands.size() != 1 || !operands[0]->matchesType(resultType))
       return ctx.fail(op, "Sharding custom-call must be an identity");
     return operands[0];

@@ -128,6 +128,8 @@ void batchedMatmul(const std::vector<T> &a, const std::vector<T> &b,
 LiteralRef dotHandler(ExecContext &ctx, Operation *op,
                       ArrayRef<LiteralRef> operands) {
   auto dot = cast<hlo::DotOp>(op);
+  if (dot.getSparsityAttr() || op->getNumOperands() != 2)
+    return ctx.unsupported(op, "sparse dot");
   const Literal &lhs = *operands[0], &rhs = *operands[1];
   LiteralRef out = Literal::makeArray(getResultTensorType(op));
   if (!out)

@@ -333,7 +333,9 @@ static bool checkComputation(const Program &program,
     }
     if (auto custom = dyn_cast<hlo::CustomCallOp>(op)) {
       StringRef target = custom.getCustomCallTarget();
-      if (target != "Sharding" && target != "SPMDFullToShardShape" &&
+      if (target != "Sharding" && target != "xla.sdy.FuncResultSharding" &&
+          target != "xla.sdy.ShardingConstraint" &&
+          target != "SPMDFullToShardShape" &&
           target != "SPMDShardToFullShape" && target != "AllocateBuffer")
         return cannot("unknown custom-call target \"" + target + "\"");
     }
