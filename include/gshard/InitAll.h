@@ -10,6 +10,7 @@
 
 #include "gshard/IR/HloOps.h"
 #include "gshard/Propagation/Propagation.h"
+#include "gshard/Partitioner/Partitioner.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Transforms/Passes.h"
@@ -27,6 +28,7 @@ inline void registerAllPasses() {
   mlir::registerCSEPass();
   mlir::registerCanonicalizerPass();
   registerShardingPropagation();
+  registerPartitionerPasses();
 }
 
 } // namespace gshard

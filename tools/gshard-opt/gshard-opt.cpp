@@ -17,6 +17,8 @@
 #include "gshard/Import/HloProtoImporter.h"
 #include "gshard/Import/HloTextImporter.h"
 #include "gshard/InitAll.h"
+#include "gshard/Partitioner/Partitioner.h"
+#include "gshard/Propagation/Propagation.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -73,6 +75,23 @@ llvm::cl::opt<InputKind> inputKind(
         clEnumValN(InputKind::Proto, "proto",
                    "binary xla.HloModuleProto or xla.HloProto")),
     llvm::cl::cat(toolCategory));
+
+llvm::cl::opt<bool> partition(
+    "partition",
+    llvm::cl::desc("Run SPMD partitioning (gshard-partition)"),
+    llvm::cl::init(false), llvm::cl::cat(toolCategory));
+
+llvm::cl::opt<int64_t> numPartitions(
+    "num-partitions",
+    llvm::cl::desc("Partitions for --partition (default: the module's "
+                   "num_partitions)"),
+    llvm::cl::init(0), llvm::cl::cat(toolCategory));
+
+llvm::cl::opt<bool> explainCollectives(
+    "explain-collectives",
+    llvm::cl::desc("With --partition: list every inserted collective, why, "
+                   "and its bytes per device (on stderr)"),
+    llvm::cl::init(false), llvm::cl::cat(toolCategory));
 
 llvm::cl::opt<bool> propagate(
     "propagate",
@@ -162,6 +181,24 @@ int main(int argc, char **argv) {
                    << explain << "' in " << inputFilename << "\n";
       return kExitBadInput;
     }
+  }
+  if (partition) {
+    // Propagate first unless every ENTRY instruction already has a sharding.
+    bool fullySharded = true;
+    for (auto computation : module->getOps<gshard::hlo::ComputationOp>())
+      if (computation.getIsEntry())
+        for (Operation &op : computation.getBody().front().without_terminator())
+          fullySharded &= op.hasAttr("sharding");
+    if (!fullySharded &&
+        failed(gshard::propagateShardings(*module, {}, nullptr)))
+      return kExitBadInput;
+    gshard::PartitionOptions options;
+    options.numPartitions = numPartitions;
+    std::vector<gshard::CollectiveRecord> records;
+    if (failed(gshard::partitionModule(*module, options, &records)))
+      return kExitBadInput;
+    if (explainCollectives)
+      gshard::printCollectiveRecords(records, llvm::errs());
   }
 
   std::unique_ptr<llvm::ToolOutputFile> output =

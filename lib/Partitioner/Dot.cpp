@@ -1,0 +1,262 @@
+//===- Dot.cpp - Dot (einsum) ---------------------------------------------===//
+//
+// A dot is an iteration space of batch, lhs non-contracting, rhs
+// non-contracting and contracting dims. The handler picks a sharding of that
+// space from the lhs, the rhs or the result (the cheapest by estimated bytes
+// moved): each operand takes the space's tiling on its dims (the other
+// side's non-contracting tiling becomes replication), the local dot runs on
+// the shards, and when contracting dims are tiled the partial sums are
+// all-reduced across the devices along them. Uneven contracting shards are
+// masked to zero on both sides.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Spmd.h"
+
+using namespace mlir;
+
+namespace gshard::spmd {
+
+namespace {
+
+struct DotDims {
+  SmallVector<int64_t> lhsBatch, rhsBatch, lhsContracting, rhsContracting;
+  SmallVector<int64_t> lhsFree, rhsFree;
+  int64_t nb = 0, nl = 0, nr = 0, nc = 0;
+  int64_t iterRank() const { return nb + nl + nr + nc; }
+  // Dim maps into the iteration space and back (-1: absent).
+  SmallVector<int64_t> lhsToIter, rhsToIter, outToIter;
+  SmallVector<int64_t> iterToLhs, iterToRhs, iterToOut;
+  SmallVector<int64_t> lhsFreeIter, rhsFreeIter, contractingIter;
+};
+
+DotDims analyze(hlo::DotOp dot) {
+  DotDims d;
+  auto get = [](std::optional<ArrayRef<int64_t>> a) {
+    return a ? SmallVector<int64_t>(a->begin(), a->end())
+             : SmallVector<int64_t>();
+  };
+  d.lhsBatch = get(dot.getLhsBatchDims());
+  d.rhsBatch = get(dot.getRhsBatchDims());
+  d.lhsContracting = get(dot.getLhsContractingDims());
+  d.rhsContracting = get(dot.getRhsContractingDims());
+  int64_t lhsRank = cast<RankedTensorType>(dot.getLhs().getType()).getRank();
+  int64_t rhsRank = cast<RankedTensorType>(dot.getRhs().getType()).getRank();
+  for (int64_t i = 0; i < lhsRank; ++i)
+    if (!llvm::is_contained(d.lhsBatch, i) &&
+        !llvm::is_contained(d.lhsContracting, i))
+      d.lhsFree.push_back(i);
+  for (int64_t i = 0; i < rhsRank; ++i)
+    if (!llvm::is_contained(d.rhsBatch, i) &&
+        !llvm::is_contained(d.rhsContracting, i))
+      d.rhsFree.push_back(i);
+  d.nb = d.lhsBatch.size();
+  d.nl = d.lhsFree.size();
+  d.nr = d.rhsFree.size();
+  d.nc = d.lhsContracting.size();
+  int64_t n = d.iterRank();
+  d.lhsToIter.assign(lhsRank, -1);
+  d.rhsToIter.assign(rhsRank, -1);
+  d.iterToLhs.assign(n, -1);
+  d.iterToRhs.assign(n, -1);
+  d.iterToOut.assign(n, -1);
+  for (int64_t i = 0; i < d.nb; ++i) {
+    d.lhsToIter[d.lhsBatch[i]] = i;
+    d.rhsToIter[d.rhsBatch[i]] = i;
+  }
+  for (int64_t i = 0; i < d.nl; ++i) {
+    d.lhsToIter[d.lhsFree[i]] = d.nb + i;
+    d.lhsFreeIter.push_back(d.nb + i);
+  }
+  for (int64_t i = 0; i < d.nr; ++i) {
+    d.rhsToIter[d.rhsFree[i]] = d.nb + d.nl + i;
+    d.rhsFreeIter.push_back(d.nb + d.nl + i);
+  }
+  for (int64_t i = 0; i < d.nc; ++i) {
+    d.lhsToIter[d.lhsContracting[i]] = d.nb + d.nl + d.nr + i;
+    d.rhsToIter[d.rhsContracting[i]] = d.nb + d.nl + d.nr + i;
+    d.contractingIter.push_back(d.nb + d.nl + d.nr + i);
+  }
+  for (int64_t i = 0; i < lhsRank; ++i)
+    d.iterToLhs[d.lhsToIter[i]] = i;
+  for (int64_t i = 0; i < rhsRank; ++i)
+    d.iterToRhs[d.rhsToIter[i]] = i;
+  for (int64_t i = 0; i < d.nb + d.nl + d.nr; ++i) {
+    d.outToIter.push_back(i);
+    d.iterToOut[i] = i;
+  }
+  return d;
+}
+
+/// Operand and result shardings implied by an iteration-space sharding.
+struct Plan {
+  ShardingAttr iter, lhs, rhs, out;
+  SmallVector<int64_t> contractingTiled;
+  double cost = 0;
+};
+
+ShardingAttr project(ShardingAttr iter, ArrayRef<int64_t> drop,
+                     ArrayRef<int64_t> map, int64_t rank) {
+  if (!iter.isTiled())
+    return iter;
+  ShardingAttr partial = replicateOnDims(iter, drop);
+  if (!partial.isTiled())
+    return partial;
+  return mapDims(partial, map, rank);
+}
+
+/// Rough bytes moved to reshard a value of `type` from `from` to `to`.
+double reshardCost(ShardingAttr from, ShardingAttr to, RankedTensorType type) {
+  if (sameSharding(type, from, to))
+    return 0;
+  double global = getByteSize(type);
+  double local = getByteSize(getLocalType(type, to));
+  if (!from.isTiled())
+    return from.isMaximal() ? global : 0.01 * local;
+  if (!to.isTiled())
+    return global;
+  SmallVector<int64_t> ft = getTilesPerDim(from, type.getRank());
+  SmallVector<int64_t> tt = getTilesPerDim(to, type.getRank());
+  bool refines = true;
+  for (size_t i = 0; i < ft.size(); ++i)
+    refines &= tt[i] % ft[i] == 0;
+  return refines ? 0.01 * local + 1 : 2 * local;
+}
+
+} // namespace
+
+LogicalResult partitionContraction(Operation *op, Spmd &spmd,
+                                   const ContractionSpec &spec) {
+  MLIRContext *context = op->getContext();
+  Value lhsValue = op->getOperand(0), rhsValue = op->getOperand(1);
+  auto lhsType = cast<RankedTensorType>(lhsValue.getType());
+  auto rhsType = cast<RankedTensorType>(rhsValue.getType());
+  auto outType = cast<RankedTensorType>(op->getResult(0).getType());
+  int64_t iterRank = spec.iterRank;
+  ShardingAttr result =
+      normalizeForTensor(getResultSharding(op), outType.getRank());
+  PValue lhs = spmd.get(lhsValue);
+  PValue rhs = spmd.get(rhsValue);
+  ShardingAttr lhsOwn = normalizeForTensor(lhs.sharding, lhsType.getRank());
+  ShardingAttr rhsOwn = normalizeForTensor(rhs.sharding, rhsType.getRank());
+  auto manual = [](ShardingAttr s) {
+    return s.isManual() || isManualSubgroup(s) || s.isMaximal();
+  };
+  if (manual(result) || manual(lhsOwn) || manual(rhsOwn))
+    return partitionReplicated(op, spmd);
+
+  // A sharding of the iteration space from an operand's or the result's,
+  // with the dims outside the space (convolution windows) replicated.
+  auto toIter = [&](ShardingAttr s, ArrayRef<int64_t> map) -> ShardingAttr {
+    if (!s.isTiled())
+      return nullptr;
+    SmallVector<int64_t> unmapped;
+    for (auto [i, m] : llvm::enumerate(map))
+      if (m < 0)
+        unmapped.push_back(i);
+    ShardingAttr partial = replicateOnDims(s, unmapped);
+    if (!partial.isTiled())
+      return nullptr;
+    return mapDims(partial, map, iterRank);
+  };
+  SmallVector<ShardingAttr> candidates;
+  ShardingAttr fromLhs = toIter(lhsOwn, spec.lhsToIter);
+  ShardingAttr fromRhs = toIter(rhsOwn, spec.rhsToIter);
+  ShardingAttr fromOut = toIter(result, spec.outToIter);
+  for (ShardingAttr c : {fromLhs, fromRhs, fromOut})
+    if (c)
+      candidates.push_back(c);
+  // The lhs and rhs tilings combined, when they do not conflict.
+  if (fromLhs && fromRhs)
+    if (std::optional<ShardingAttr> m =
+            mergeShardingIfCompatible(fromRhs, fromLhs, 1))
+      candidates.push_back(*m);
+  candidates.push_back(ShardingAttr::getReplicated(context));
+
+  Plan best;
+  bool haveBest = false;
+  for (ShardingAttr iter : candidates) {
+    Plan plan;
+    plan.iter = iter;
+    plan.lhs = normalizeForTensor(
+        project(iter, spec.rhsOnlyIter, spec.iterToLhs, lhsType.getRank()),
+        lhsType.getRank());
+    plan.rhs = normalizeForTensor(
+        project(iter, spec.lhsOnlyIter, spec.iterToRhs, rhsType.getRank()),
+        rhsType.getRank());
+    plan.out = normalizeForTensor(
+        project(iter, spec.contractingIter, spec.iterToOut, outType.getRank()),
+        outType.getRank());
+    if (iter.isTiled()) {
+      SmallVector<int64_t> tiles = getTilesPerDim(iter, iterRank);
+      for (int64_t c : spec.contractingIter)
+        if (tiles[c] > 1)
+          plan.contractingTiled.push_back(c);
+    }
+    plan.cost = reshardCost(lhsOwn, plan.lhs, lhsType) +
+                reshardCost(rhsOwn, plan.rhs, rhsType) +
+                reshardCost(plan.out, result, outType);
+    if (!plan.contractingTiled.empty())
+      plan.cost += getByteSize(getLocalType(outType, plan.out));
+    if (!haveBest || plan.cost < best.cost) {
+      best = plan;
+      haveBest = true;
+    }
+  }
+
+  Value lhsLocal = spmd.reshard(lhs, best.lhs);
+  Value rhsLocal = spmd.reshard(rhs, best.rhs);
+  if (!best.contractingTiled.empty()) {
+    Value lhsZero = spmd.constantScalar(lhsType.getElementType(), 0);
+    Value rhsZero = spmd.constantScalar(rhsType.getElementType(), 0);
+    lhsLocal = spmd.maskPadding(lhsLocal, best.lhs, lhsType,
+                                spec.lhsContracting, lhsZero);
+    rhsLocal = spmd.maskPadding(rhsLocal, best.rhs, rhsType,
+                                spec.rhsContracting, rhsZero);
+  }
+  Type localOut = getLocalType(outType, best.out);
+  SmallVector<Value> operands{lhsLocal, rhsLocal};
+  for (Value extra : op->getOperands().drop_front(2))
+    operands.push_back(
+        spmd.operand(extra, ShardingAttr::getReplicated(context)));
+  Value local = spmd.cloneWith(op, operands, localOut)->getResult(0);
+  if (!best.contractingTiled.empty()) {
+    spmd.recordFrom = best.iter;
+    spmd.recordTo = best.out;
+    Type element = outType.getElementType();
+    local = spmd.allReduce(
+        local, getDeviceGroupsForDims(best.iter, best.contractingTiled),
+        spmd.state.getReducer(
+            element.isInteger(1) ? ReduceKind::Or : ReduceKind::Add, element),
+        "partial sums over sharded contracting dims");
+    spmd.recordFrom = spmd.recordTo = nullptr;
+  }
+  spmd.set(op->getResult(0), {local, best.out, outType});
+  return success();
+}
+
+static LogicalResult partitionDot(Operation *op, Spmd &spmd) {
+  auto dot = cast<hlo::DotOp>(op);
+  auto outType = cast<RankedTensorType>(dot.getType());
+  DotDims d = analyze(dot);
+  if (outType.getRank() != d.nb + d.nl + d.nr || op->getNumOperands() != 2)
+    return partitionReplicated(op, spmd, "unexpected dot form");
+  ContractionSpec spec;
+  spec.iterRank = d.iterRank();
+  spec.lhsToIter = d.lhsToIter;
+  spec.rhsToIter = d.rhsToIter;
+  spec.outToIter = d.outToIter;
+  spec.iterToLhs = d.iterToLhs;
+  spec.iterToRhs = d.iterToRhs;
+  spec.iterToOut = d.iterToOut;
+  spec.lhsOnlyIter = d.lhsFreeIter;
+  spec.rhsOnlyIter = d.rhsFreeIter;
+  spec.contractingIter = d.contractingIter;
+  spec.lhsContracting = d.lhsContracting;
+  spec.rhsContracting = d.rhsContracting;
+  return partitionContraction(op, spmd, spec);
+}
+
+void registerDotHandlers(HandlerMap &map) { map["hlo.dot"] = partitionDot; }
+
+} // namespace gshard::spmd

@@ -1,0 +1,147 @@
+//===- Reduce.cpp - Reductions --------------------------------------------===//
+//
+// The inputs keep their tiling on reduced dims when their kept dims already
+// match the result's sharding: each device reduces its shard (padding masked
+// with the init value) and the partial results are combined across the
+// devices along the reduced tile dims, by an all-reduce with the reduction
+// computation (one input) or an all-gather plus a second local reduce
+// (variadic reduces). Otherwise the inputs take the result's tiling on the
+// kept dims and the reduce is local.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Spmd.h"
+
+using namespace mlir;
+
+namespace gshard::spmd {
+
+static LogicalResult partitionReduce(Operation *op, Spmd &spmd) {
+  auto reduce = cast<hlo::ReduceOp>(op);
+  MLIRContext *context = op->getContext();
+  int64_t numInputs = reduce.getNumInputs();
+  auto inputType = cast<RankedTensorType>(reduce.getInputs()[0].getType());
+  int64_t rank = inputType.getRank();
+  ArrayRef<int64_t> reduced = reduce.getDimensions();
+  Type resultType = op->getResult(0).getType();
+  auto tupleType = dyn_cast<TupleType>(resultType);
+  auto firstResult =
+      cast<RankedTensorType>(tupleType ? tupleType.getType(0) : resultType);
+  int64_t resultRank = firstResult.getRank();
+  ShardingAttr result = getResultSharding(op);
+  ShardingAttr leaf =
+      tupleType ? getTupleElementSharding(result, tupleType, 0) : result;
+  leaf = normalizeForTensor(leaf, resultRank);
+  if (tupleType)
+    for (int64_t i = 1; i < numInputs; ++i)
+      if (!sameSharding(tupleType.getType(i),
+                        getTupleElementSharding(result, tupleType, i), leaf))
+        return partitionReplicated(op, spmd,
+                                   "the results are sharded differently");
+  if (leaf.isManual() || isManualSubgroup(leaf) || leaf.isMaximal())
+    return partitionReplicated(op, spmd);
+
+  // Operand dim -> result dim (-1 for reduced dims) and back.
+  SmallVector<int64_t> toResult(rank, -1), toOperand;
+  for (int64_t d = 0; d < rank; ++d)
+    if (!llvm::is_contained(reduced, d)) {
+      toResult[d] = toOperand.size();
+      toOperand.push_back(d);
+    }
+  SmallVector<int64_t> resultToOperand(resultRank);
+  for (int64_t i = 0; i < resultRank; ++i)
+    resultToOperand[i] = toOperand[i];
+
+  // Keep the first input's sharding if its kept dims already match.
+  PValue first = spmd.get(reduce.getInputs()[0]);
+  ShardingAttr own = normalizeForTensor(first.sharding, rank);
+  ShardingAttr target;
+  if (own.isTiled() && !isManualSubgroup(own)) {
+    ShardingAttr kept = replicateOnDims(own, reduced);
+    ShardingAttr keptResult =
+        kept.isTiled() ? mapDims(kept, toResult, resultRank) : kept;
+    if (sameSharding(firstResult, keptResult, leaf))
+      target = own;
+  }
+  if (!target)
+    target = leaf.isTiled() ? mapDims(leaf, resultToOperand, rank) : leaf;
+
+  SmallVector<Value> inits;
+  for (Value init : reduce.getInitValues())
+    inits.push_back(spmd.operand(init, ShardingAttr::getReplicated(context)));
+  SmallVector<Value> operands;
+  for (auto [i, input] : llvm::enumerate(reduce.getInputs())) {
+    Value local = spmd.operand(input, target);
+    local = spmd.maskPadding(local, target, inputType, reduced, inits[i]);
+    operands.push_back(local);
+  }
+  SmallVector<int64_t> reducedTiled;
+  if (target.isTiled()) {
+    SmallVector<int64_t> tiles = getTilesPerDim(target, rank);
+    for (int64_t d : reduced)
+      if (tiles[d] > 1)
+        reducedTiled.push_back(d);
+  }
+  ShardingAttr partial = target.isTiled() && !reducedTiled.empty()
+                             ? replicateOnDims(target, reduced)
+                             : target;
+  ShardingAttr resultLeaf =
+      partial.isTiled() ? mapDims(partial, toResult, resultRank) : partial;
+  if (!target.isTiled())
+    resultLeaf = target;
+  SmallVector<Type> localTypes;
+  for (int64_t i = 0; i < numInputs; ++i) {
+    auto t =
+        cast<RankedTensorType>(tupleType ? tupleType.getType(i) : resultType);
+    localTypes.push_back(getLocalType(t, resultLeaf));
+  }
+  Type localResultType =
+      tupleType ? Type(TupleType::get(context, localTypes)) : localTypes[0];
+  SmallVector<Value> all(operands);
+  all.append(inits);
+  Value local = spmd.cloneWith(op, all, localResultType)->getResult(0);
+
+  if (!reducedTiled.empty()) {
+    hlo::ReplicaGroupsAttr groups =
+        getDeviceGroupsForDims(target, reducedTiled);
+    spmd.recordFrom = target;
+    spmd.recordTo = partial;
+    if (numInputs == 1) {
+      local = spmd.allReduce(local, groups, reduce.getToApplyAttr(),
+                             "partial reductions over a sharded dim");
+    } else {
+      // Gather the partial results along a new leading dim and reduce again.
+      SmallVector<Value> gathered;
+      for (int64_t i = 0; i < numInputs; ++i) {
+        Value element = spmd.getTupleElement(local, i);
+        auto t = cast<RankedTensorType>(element.getType());
+        SmallVector<int64_t> shape{1};
+        shape.append(t.getShape().begin(), t.getShape().end());
+        Value expanded = spmd.reshape(element, shape);
+        gathered.push_back(
+            spmd.allGather(expanded, 0, groups, "partial variadic reductions"));
+      }
+      SmallVector<Value> again(gathered);
+      again.append(inits);
+      OperationState state(op->getLoc(), op->getName());
+      state.addOperands(again);
+      state.addTypes(localResultType);
+      state.addAttribute("dimensions", spmd.builder.getDenseI64ArrayAttr({0}));
+      state.addAttribute("to_apply", reduce.getToApplyAttr());
+      local = spmd.builder.create(state)->getResult(0);
+    }
+    spmd.recordFrom = spmd.recordTo = nullptr;
+  }
+  ShardingAttr resultSharding = resultLeaf;
+  if (tupleType)
+    resultSharding = ShardingAttr::getTuple(
+        context, SmallVector<ShardingAttr>(numInputs, resultLeaf));
+  spmd.set(op->getResult(0), {local, resultSharding, resultType});
+  return success();
+}
+
+void registerReduceHandlers(HandlerMap &map) {
+  map["hlo.reduce"] = partitionReduce;
+}
+
+} // namespace gshard::spmd

@@ -1,0 +1,282 @@
+//===- SliceConcat.cpp - Slice, pad, concatenate, reverse, dynamic slices,
+//                       sort, reduce-window
+//                       --------------------------------===//
+//
+// These ops move data only along some dims (the sliced, padded, concatenated,
+// reversed, sorted or windowed ones). Those dims are replicated on the
+// operands (partial replication, never a full gather unless the result
+// itself is only tiled there); every other dim keeps the result's tiling and
+// the op runs locally with its attributes rewritten for the local extent of
+// the untouched dims. The result is then resharded to its own sharding
+// (usually a local slice).
+//
+//===----------------------------------------------------------------------===//
+
+#include "Spmd.h"
+
+using namespace mlir;
+
+namespace gshard::spmd {
+
+namespace {
+
+/// The result's sharding with `touched` dims replicated, if usable.
+ShardingAttr passThrough(ShardingAttr result, int64_t rank,
+                         ArrayRef<int64_t> touched) {
+  result = normalizeForTensor(result, rank);
+  if (result.isManual() || result.isMaximal() || isManualSubgroup(result))
+    return nullptr;
+  if (!result.isTiled())
+    return result;
+  return normalizeForTensor(replicateOnDims(result, touched), rank);
+}
+
+SmallVector<int64_t> localShape(Type type, ShardingAttr s) {
+  return SmallVector<int64_t>(
+      cast<RankedTensorType>(getLocalType(type, s)).getShape());
+}
+
+} // namespace
+
+static LogicalResult partitionSlice(Operation *op, Spmd &spmd) {
+  auto slice = cast<hlo::SliceOp>(op);
+  auto type = cast<RankedTensorType>(slice.getType());
+  auto operandType = cast<RankedTensorType>(slice.getOperand().getType());
+  SmallVector<int64_t> start(slice.getStartIndices()),
+      limit(slice.getLimitIndices()), strides(slice.getStrides());
+  SmallVector<int64_t> touched;
+  for (int64_t i = 0; i < type.getRank(); ++i)
+    if (start[i] != 0 || limit[i] != operandType.getDimSize(i) ||
+        strides[i] != 1)
+      touched.push_back(i);
+  ShardingAttr s = passThrough(getResultSharding(op), type.getRank(), touched);
+  if (!s)
+    return partitionReplicated(op, spmd);
+  Value operand = spmd.operand(slice.getOperand(), s);
+  SmallVector<int64_t> local = localShape(operandType, s);
+  for (int64_t i = 0; i < type.getRank(); ++i)
+    if (!llvm::is_contained(touched, i))
+      limit[i] = local[i];
+  Operation *clone = spmd.cloneWith(op, operand, getLocalType(type, s));
+  clone->setAttr("limit_indices", spmd.builder.getDenseI64ArrayAttr(limit));
+  spmd.set(op->getResult(0), {clone->getResult(0), s, type});
+  return success();
+}
+
+static LogicalResult partitionPad(Operation *op, Spmd &spmd) {
+  auto pad = cast<hlo::PadOp>(op);
+  auto type = cast<RankedTensorType>(pad.getType());
+  ArrayRef<int64_t> low = pad.getEdgePaddingLow(),
+                    high = pad.getEdgePaddingHigh(),
+                    interior = pad.getInteriorPadding();
+  SmallVector<int64_t> touched;
+  for (int64_t i = 0; i < type.getRank(); ++i)
+    if (low[i] || high[i] || interior[i])
+      touched.push_back(i);
+  ShardingAttr s = passThrough(getResultSharding(op), type.getRank(), touched);
+  if (!s)
+    return partitionReplicated(op, spmd);
+  Value operand = spmd.operand(pad.getOperand(), s);
+  Value value = spmd.operand(pad.getPaddingValue(),
+                             ShardingAttr::getReplicated(op->getContext()));
+  Operation *clone =
+      spmd.cloneWith(op, {operand, value}, getLocalType(type, s));
+  spmd.set(op->getResult(0), {clone->getResult(0), s, type});
+  return success();
+}
+
+static LogicalResult partitionConcatenate(Operation *op, Spmd &spmd) {
+  auto concat = cast<hlo::ConcatenateOp>(op);
+  auto type = cast<RankedTensorType>(concat.getType());
+  int64_t dim = concat.getDimensions()[0];
+  ShardingAttr s = passThrough(getResultSharding(op), type.getRank(), {dim});
+  if (!s)
+    return partitionReplicated(op, spmd);
+  SmallVector<Value> operands;
+  for (Value input : concat.getInputs())
+    operands.push_back(spmd.operand(input, s));
+  Operation *clone = spmd.cloneWith(op, operands, getLocalType(type, s));
+  spmd.set(op->getResult(0), {clone->getResult(0), s, type});
+  return success();
+}
+
+static LogicalResult partitionReverse(Operation *op, Spmd &spmd) {
+  auto reverse = cast<hlo::ReverseOp>(op);
+  auto type = cast<RankedTensorType>(reverse.getType());
+  ShardingAttr s = passThrough(getResultSharding(op), type.getRank(),
+                               reverse.getDimensions());
+  if (!s)
+    return partitionReplicated(op, spmd);
+  Value operand = spmd.operand(reverse.getOperand(), s);
+  Operation *clone = spmd.cloneWith(op, operand, getLocalType(type, s));
+  spmd.set(op->getResult(0), {clone->getResult(0), s, type});
+  return success();
+}
+
+static LogicalResult partitionDynamicSlice(Operation *op, Spmd &spmd) {
+  auto ds = cast<hlo::DynamicSliceOp>(op);
+  auto type = cast<RankedTensorType>(ds.getType());
+  auto operandType = cast<RankedTensorType>(ds.getOperand().getType());
+  SmallVector<int64_t> sizes(ds.getDynamicSliceSizes());
+  SmallVector<int64_t> touched;
+  for (int64_t i = 0; i < type.getRank(); ++i)
+    if (sizes[i] != operandType.getDimSize(i))
+      touched.push_back(i);
+  ShardingAttr s = passThrough(getResultSharding(op), type.getRank(), touched);
+  if (!s)
+    return partitionReplicated(op, spmd);
+  MLIRContext *context = op->getContext();
+  SmallVector<Value> operands{spmd.operand(ds.getOperand(), s)};
+  SmallVector<int64_t> local = localShape(type, s);
+  for (auto [i, index] : llvm::enumerate(ds.getStartIndices())) {
+    if (llvm::is_contained(touched, int64_t(i))) {
+      operands.push_back(
+          spmd.operand(index, ShardingAttr::getReplicated(context)));
+    } else {
+      auto t = cast<RankedTensorType>(index.getType());
+      operands.push_back(spmd.constantScalar(t.getElementType(), 0));
+      sizes[i] = local[i];
+    }
+  }
+  Operation *clone = spmd.cloneWith(op, operands, getLocalType(type, s));
+  clone->setAttr("dynamic_slice_sizes",
+                 spmd.builder.getDenseI64ArrayAttr(sizes));
+  spmd.set(op->getResult(0), {clone->getResult(0), s, type});
+  return success();
+}
+
+static LogicalResult partitionDynamicUpdateSlice(Operation *op, Spmd &spmd) {
+  auto dus = cast<hlo::DynamicUpdateSliceOp>(op);
+  auto type = cast<RankedTensorType>(dus.getType());
+  auto updateType = cast<RankedTensorType>(dus.getUpdate().getType());
+  SmallVector<int64_t> touched;
+  for (int64_t i = 0; i < type.getRank(); ++i)
+    if (updateType.getDimSize(i) != type.getDimSize(i))
+      touched.push_back(i);
+  ShardingAttr s = passThrough(getResultSharding(op), type.getRank(), touched);
+  if (!s)
+    return partitionReplicated(op, spmd);
+  MLIRContext *context = op->getContext();
+  SmallVector<Value> operands{spmd.operand(dus.getOperand(), s),
+                              spmd.operand(dus.getUpdate(), s)};
+  for (auto [i, index] : llvm::enumerate(dus.getStartIndices())) {
+    if (llvm::is_contained(touched, int64_t(i))) {
+      operands.push_back(
+          spmd.operand(index, ShardingAttr::getReplicated(context)));
+    } else {
+      auto t = cast<RankedTensorType>(index.getType());
+      operands.push_back(spmd.constantScalar(t.getElementType(), 0));
+    }
+  }
+  Operation *clone = spmd.cloneWith(op, operands, getLocalType(type, s));
+  spmd.set(op->getResult(0), {clone->getResult(0), s, type});
+  return success();
+}
+
+static LogicalResult partitionSort(Operation *op, Spmd &spmd) {
+  auto sort = cast<hlo::SortOp>(op);
+  Type resultType = sort.getType();
+  auto tupleType = dyn_cast<TupleType>(resultType);
+  auto first = cast<RankedTensorType>(sort.getInputs()[0].getType());
+  int64_t dim = sort.getDimensions()[0];
+  ShardingAttr result = getResultSharding(op);
+  ShardingAttr leaf =
+      tupleType ? getTupleElementSharding(result, tupleType, 0) : result;
+  if (tupleType)
+    for (int64_t i = 1, e = tupleType.size(); i < e; ++i)
+      if (!sameSharding(tupleType.getType(i),
+                        getTupleElementSharding(result, tupleType, i), leaf))
+        return partitionReplicated(op, spmd,
+                                   "sort results sharded differently");
+  ShardingAttr s = passThrough(leaf, first.getRank(), {dim});
+  if (!s)
+    return partitionReplicated(op, spmd);
+  SmallVector<Value> operands;
+  SmallVector<Type> localTypes;
+  for (Value input : sort.getInputs()) {
+    operands.push_back(spmd.operand(input, s));
+    localTypes.push_back(getLocalType(input.getType(), s));
+  }
+  Type localType = tupleType
+                       ? Type(TupleType::get(op->getContext(), localTypes))
+                       : localTypes[0];
+  Operation *clone = spmd.cloneWith(op, operands, localType);
+  ShardingAttr sharding = s;
+  if (tupleType)
+    sharding = ShardingAttr::getTuple(
+        op->getContext(), SmallVector<ShardingAttr>(tupleType.size(), s));
+  spmd.set(op->getResult(0), {clone->getResult(0), sharding, resultType});
+  return success();
+}
+
+static SmallVector<int64_t> windowedDims(hlo::WindowAttr window) {
+  SmallVector<int64_t> touched;
+  if (!window)
+    return touched;
+  for (size_t i = 0; i < window.getRank(); ++i) {
+    auto at = [&](ArrayRef<int64_t> a, int64_t dflt) {
+      return i < a.size() ? a[i] : dflt;
+    };
+    if (at(window.getSize(), 1) != 1 || at(window.getStride(), 1) != 1 ||
+        at(window.getPadLow(), 0) != 0 || at(window.getPadHigh(), 0) != 0 ||
+        at(window.getLhsDilate(), 1) != 1 ||
+        at(window.getRhsDilate(), 1) != 1 || at(window.getReversal(), 0) != 0)
+      touched.push_back(i);
+  }
+  return touched;
+}
+
+static LogicalResult partitionReduceWindow(Operation *op, Spmd &spmd) {
+  auto rw = cast<hlo::ReduceWindowOp>(op);
+  int64_t n = op->getNumOperands() / 2;
+  Type resultType = rw.getType();
+  auto tupleType = dyn_cast<TupleType>(resultType);
+  auto first = cast<RankedTensorType>(op->getOperand(0).getType());
+  ShardingAttr result = getResultSharding(op);
+  ShardingAttr leaf =
+      tupleType ? getTupleElementSharding(result, tupleType, 0) : result;
+  ShardingAttr s =
+      passThrough(leaf, first.getRank(), windowedDims(rw.getWindow()));
+  if (!s || tupleType)
+    return partitionReplicated(op, spmd);
+  MLIRContext *context = op->getContext();
+  SmallVector<Value> operands;
+  for (int64_t i = 0; i < n; ++i)
+    operands.push_back(spmd.operand(op->getOperand(i), s));
+  for (int64_t i = 0; i < n; ++i)
+    operands.push_back(spmd.operand(op->getOperand(n + i),
+                                    ShardingAttr::getReplicated(context)));
+  Operation *clone = spmd.cloneWith(op, operands, getLocalType(resultType, s));
+  spmd.set(op->getResult(0), {clone->getResult(0), s, resultType});
+  return success();
+}
+
+static LogicalResult partitionSelectAndScatter(Operation *op, Spmd &spmd) {
+  auto sas = cast<hlo::SelectAndScatterOp>(op);
+  auto type = cast<RankedTensorType>(sas.getType());
+  ShardingAttr s = passThrough(getResultSharding(op), type.getRank(),
+                               windowedDims(sas.getWindowAttr()));
+  if (!s)
+    return partitionReplicated(op, spmd);
+  MLIRContext *context = op->getContext();
+  SmallVector<Value> operands{
+      spmd.operand(sas.getOperand(), s), spmd.operand(sas.getSource(), s),
+      spmd.operand(sas.getInitValue(), ShardingAttr::getReplicated(context))};
+  Operation *clone = spmd.cloneWith(op, operands, getLocalType(type, s));
+  spmd.set(op->getResult(0), {clone->getResult(0), s, type});
+  return success();
+}
+
+void registerSliceHandlers(HandlerMap &map) {
+  map["hlo.slice"] = partitionSlice;
+  map["hlo.pad"] = partitionPad;
+  map["hlo.concatenate"] = partitionConcatenate;
+  map["hlo.reverse"] = partitionReverse;
+  map["hlo.dynamic_slice"] = partitionDynamicSlice;
+  map["hlo.dynamic_update_slice"] = partitionDynamicUpdateSlice;
+  map["hlo.sort"] = partitionSort;
+  map["hlo.reduce_window"] = partitionReduceWindow;
+  map["hlo.select_and_scatter"] = partitionSelectAndScatter;
+}
+
+} // namespace gshard::spmd

@@ -1,0 +1,228 @@
+#!/usr/bin/env python3
+"""Differential conformance of the SPMD partitioner over XLA's own cases.
+
+For every module of the xla-partitioner corpus (num_partitions from
+cases.tsv):
+
+    gshard-opt CASE.hlo \
+        --pass-pipeline='builtin.module(gshard-partition{num-partitions=N})' \
+        -o PART.hlo
+
+(the pass alone: unannotated instructions are replicated, as in XLA's
+partitioner tests; `--partition` would propagate shardings first)
+    gshard-sim PART.hlo --check=CASE.hlo --num-partitions=N
+
+A case counts only if partitioning succeeded AND the check passed. Prints
+
+    partitioner conformance: N/M numerically equal
+
+plus the misses grouped by cause (written in full to --failures), and how
+often the collectives XLA chose (cases.tsv `expects: AllToAll`,
+`CollectivePermute`) appear in our output. Exits 1 if N drops below the
+checked-in baseline (or any numeric mismatch appears, unless
+--allow-mismatch), 2 on bad usage, 0 otherwise (also when the corpus is
+absent: skipped).
+"""
+
+import argparse
+import collections
+import concurrent.futures
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+
+
+def find_tool(name, given):
+    if given:
+        return given
+    for candidate in (os.path.join(REPO, "build", "bin", name),
+                      shutil.which(name)):
+        if candidate and os.path.exists(candidate):
+            return candidate
+    return None
+
+
+def first_line(text, pattern=None):
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        if pattern is None or re.search(pattern, line):
+            return line
+    return ""
+
+
+def classify_error(stderr):
+    """A short cause from a diagnostic: `error: ...` without file:line."""
+    line = first_line(stderr, r"error") or first_line(stderr)
+    line = re.sub(r"^.*?error:\s*", "", line)
+    line = re.sub(r"'%?[\w.\-]+'", "'X'", line)
+    line = re.sub(r"\d+", "N", line)
+    return line[:120]
+
+
+def run_case(args, tmpdir, name, partitions, notes):
+    path = os.path.join(args.corpus, name)
+    out = os.path.join(tmpdir, name)
+    result = {"name": name, "status": "pass", "cause": "", "detail": "",
+              "collectives": collections.Counter(), "notes": notes}
+    try:
+        p = subprocess.run(
+            [args.gshard_opt, path,
+             "--pass-pipeline=builtin.module(gshard-partition{num-partitions=%d})"
+             % partitions, "-o", out],
+            capture_output=True, text=True, timeout=args.timeout)
+    except subprocess.TimeoutExpired:
+        result.update(status="partition", cause="partition: timeout")
+        return result
+    if p.returncode != 0:
+        kind = "crash" if p.returncode < 0 or p.returncode > 2 else "partition"
+        result.update(status=kind,
+                      cause="%s: %s" % (kind, classify_error(p.stderr)),
+                      detail=first_line(p.stderr, r"error") or
+                      first_line(p.stderr))
+        return result
+    with open(out) as f:
+        text = f.read()
+    for op in ("all-reduce", "all-gather", "all-to-all", "collective-permute",
+               "reduce-scatter"):
+        result["collectives"][op] = len(re.findall(r"\s%s\(" % op, text))
+    result["replicated_warning"] = "runs replicated" in p.stderr
+    try:
+        s = subprocess.run(
+            [args.gshard_sim, out, "--check=" + path,
+             "--num-partitions=%d" % partitions],
+            capture_output=True, text=True, timeout=args.timeout)
+    except subprocess.TimeoutExpired:
+        result.update(status="sim", cause="sim: timeout")
+        return result
+    if s.returncode == 0:
+        return result
+    if s.returncode == 1 and "FAILED" in (s.stderr + s.stdout) and \
+            "did not run to completion" not in s.stderr:
+        result.update(status="mismatch", cause="MISMATCH",
+                      detail=first_line(s.stdout + s.stderr, r"mismatch|FAIL"))
+        return result
+    if s.returncode == 1:
+        result.update(status="sim", cause="sim run: " + classify_error(
+            s.stderr), detail=first_line(s.stderr, r"error") or
+            first_line(s.stderr))
+        return result
+    result.update(status="sim", cause="sim: " + classify_error(s.stderr),
+                  detail=first_line(s.stderr, r"error") or
+                  first_line(s.stderr))
+    return result
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--gshard-opt", default=os.environ.get("GSHARD_OPT"))
+    parser.add_argument("--gshard-sim", default=os.environ.get("GSHARD_SIM"))
+    parser.add_argument("--corpus", default=os.path.join(
+        os.environ.get("GSHARD_CORPUS",
+                       os.path.join(REPO, "..", "shared", "corpus")),
+        "xla-partitioner"))
+    parser.add_argument("--baseline",
+                        default=os.path.join(HERE, "conformance-baseline.txt"))
+    parser.add_argument("--failures", default="partitioner-failures.txt")
+    parser.add_argument("--update-baseline", action="store_true")
+    parser.add_argument("--allow-mismatch", action="store_true")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--timeout", type=float, default=120)
+    parser.add_argument("--filter", default="",
+                        help="only cases whose file name contains this")
+    args = parser.parse_args()
+
+    if not os.path.isdir(args.corpus):
+        print("corpus not found: skipped (%s)" % args.corpus)
+        return 0
+    args.gshard_opt = find_tool("gshard-opt", args.gshard_opt)
+    args.gshard_sim = find_tool("gshard-sim", args.gshard_sim)
+    if not args.gshard_opt or not args.gshard_sim:
+        print("conformance.py: gshard-opt or gshard-sim not found",
+              file=sys.stderr)
+        return 2
+
+    cases = []
+    with open(os.path.join(args.corpus, "cases.tsv")) as f:
+        next(f)
+        for line in f:
+            fields = line.rstrip("\n").split("\t")
+            if len(fields) < 2 or args.filter not in fields[0]:
+                continue
+            cases.append((fields[0], int(fields[1]),
+                          fields[2] if len(fields) > 2 else ""))
+
+    tmpdir = tempfile.mkdtemp(prefix="gshard-conformance-")
+    results = []
+    try:
+        with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
+            futures = [pool.submit(run_case, args, tmpdir, *c) for c in cases]
+            for fut in futures:
+                results.append(fut.result())
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+
+    passed = [r for r in results if r["status"] == "pass"]
+    mismatches = [r for r in results if r["status"] == "mismatch"]
+    by_cause = collections.defaultdict(list)
+    for r in results:
+        if r["status"] != "pass":
+            by_cause[r["cause"]].append(r)
+
+    with open(args.failures, "w") as f:
+        for cause, rs in sorted(by_cause.items(), key=lambda kv: -len(kv[1])):
+            f.write("== %d: %s\n" % (len(rs), cause))
+            for r in rs:
+                f.write("  %s  %s\n" % (r["name"], r["detail"]))
+
+    print("partitioner conformance: %d/%d numerically equal" %
+          (len(passed), len(results)))
+    for cause, rs in sorted(by_cause.items(), key=lambda kv: -len(kv[1]))[:15]:
+        print("  %4d  %s" % (len(rs), cause))
+    # Collectives XLA chose as the cheapest, and how often we emit them too.
+    for matcher, op in (("AllToAll", "all-to-all"),
+                        ("CollectivePermute", "collective-permute"),
+                        ("AllReduce", "all-reduce")):
+        expecting = [r for r in results
+                     if re.search(r"expects:[^;]*\b%s\b" % matcher, r["notes"])]
+        ours = [r for r in expecting if r["collectives"][op] > 0]
+        print("  XLA expects %s in %d cases; our output has %s in %d of them"
+              % (matcher, len(expecting), op, len(ours)))
+    totals = collections.Counter()
+    for r in results:
+        totals.update(r["collectives"])
+    print("  collectives emitted: " +
+          ", ".join("%s %d" % kv for kv in sorted(totals.items())))
+    replicated = sum(1 for r in results if r.get("replicated_warning"))
+    print("  cases with an op run replicated (warning): %d" % replicated)
+    print("  failures by cause: %s" % os.path.abspath(args.failures))
+
+    if args.update_baseline:
+        with open(args.baseline, "w") as f:
+            f.write("%d\n" % len(passed))
+        print("baseline updated: %d" % len(passed))
+        return 0
+    baseline = 0
+    if os.path.exists(args.baseline):
+        with open(args.baseline) as f:
+            baseline = int(f.read().split()[0])
+    status = 0
+    if mismatches and not args.allow_mismatch:
+        print("FAIL: %d numeric mismatches" % len(mismatches))
+        status = 1
+    if len(passed) < baseline:
+        print("FAIL: %d numerically equal, below the baseline %d" %
+              (len(passed), baseline))
+        status = 1
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
