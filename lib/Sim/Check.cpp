@@ -208,29 +208,29 @@ LiteralRef gshard::sim::shardValue(const LiteralRef &global,
     return global;
   }
   int64_t rank = global->getRank();
-  llvm::SmallVector<int64_t> counts = getTileCounts(sharding, rank);
-  auto tile = getTileIndex(sharding, rank, partition);
-  if (!tile) {
+  TileBoxes boxes(sharding, global->getShape());
+  if (!boxes.isValid()) {
+    error = boxes.getError();
+    return nullptr;
+  }
+  llvm::SmallVector<int64_t> start, size;
+  if (!boxes.getBox(partition, start, size)) {
     error = "device " + std::to_string(partition) +
             " holds no tile of the parameter's sharding";
     return nullptr;
   }
-  llvm::SmallVector<int64_t> start, size;
   for (int64_t d = 0; d < rank; ++d) {
-    int64_t n = global->getShape()[d];
-    int64_t shard = (n + counts[d] - 1) / counts[d];
+    int64_t shard = boxes.getTileShape()[d];
     if (local.getDimSize(d) != shard) {
       std::string text;
       llvm::raw_string_ostream os(text);
       os << "partitioned parameter dimension " << d << " is "
          << local.getDimSize(d) << " but its sharding gives shards of "
-         << shard << " (global " << n << " over " << counts[d] << " tiles)";
+         << shard << " (global " << global->getShape()[d] << " over "
+         << boxes.getTileCounts()[d] << " tiles)";
       error = os.str();
       return nullptr;
     }
-    int64_t offset = (*tile)[d] * shard;
-    start.push_back(std::min(offset, n));
-    size.push_back(std::max<int64_t>(0, std::min(shard, n - offset)));
   }
   LiteralRef out = Literal::makeArray(local);
   // Garbage everywhere first (so padding is never zeros), then the data.
@@ -290,9 +290,14 @@ LiteralRef gshard::sim::unshardValue(ArrayRef<LiteralRef> perPartition,
     return perPartition[0];
   LiteralRef out = Literal::makeArray(type);
   int64_t rank = type.getRank();
+  TileBoxes boxes(sharding, type.getShape());
+  if (!boxes.isValid()) {
+    error = "the output's sharding does not fit it: " + boxes.getError();
+    return nullptr;
+  }
+  llvm::SmallVector<int64_t> start, size;
   for (size_t p = 0; p < perPartition.size(); ++p) {
-    auto tile = getTileIndex(sharding, rank, p);
-    if (!tile)
+    if (!boxes.getBox(p, start, size))
       continue;
     const Literal &local = *perPartition[p];
     if (!local.isArray() || local.getRank() != rank ||
@@ -301,13 +306,10 @@ LiteralRef gshard::sim::unshardValue(ArrayRef<LiteralRef> perPartition,
               "'s output does not match the original's rank/type";
       return nullptr;
     }
-    llvm::SmallVector<int64_t> start, size;
-    for (int64_t d = 0; d < rank; ++d) {
-      int64_t shard = local.getShape()[d];
-      int64_t offset = (*tile)[d] * shard;
-      int64_t n = type.getDimSize(d);
-      start.push_back(std::min(offset, n));
-      size.push_back(std::max<int64_t>(0, std::min(shard, n - offset)));
+    if (local.getShape() != boxes.getTileShape()) {
+      error = "device " + std::to_string(p) +
+              "'s output shape is not the sharding's tile shape";
+      return nullptr;
     }
     llvm::SmallVector<int64_t> zero(rank, 0);
     copyBox(local, zero, *out, start, size);

@@ -382,20 +382,20 @@ LiteralRef customCallHandler(ExecContext &ctx, Operation *op,
   if (target == "SPMDFullToShardShape") {
     // This device's tile of the full value, by the operand's sharding.
     hlo::ShardingAttr sharding = getOperandSharding(op);
-    auto tile = getTileIndex(sharding, x.getRank(), device);
-    if (!sharding || !tile)
+    if (!sharding || !sharding.isTiled())
       return ctx.fail(op, "cannot find this device's tile (the operand "
-                          "needs a tiled sharding naming device " +
-                          Twine(device) + ")");
-    LiteralRef out = Literal::makeArray(type);
+                          "needs a tiled sharding)");
+    TileBoxes boxes(sharding, x.getShape());
     llvm::SmallVector<int64_t> start, size;
-    for (int64_t d = 0; d < x.getRank(); ++d) {
-      int64_t s = (*tile)[d] * type.getDimSize(d);
-      int64_t n = std::max<int64_t>(
-          0, std::min(type.getDimSize(d), x.getShape()[d] - s));
-      start.push_back(std::min(s, x.getShape()[d]));
-      size.push_back(n);
-    }
+    if (!boxes.isValid())
+      return ctx.fail(op, boxes.getError());
+    if (boxes.getTileShape() != type.getShape())
+      return ctx.fail(op, "the result shape is not the operand sharding's "
+                          "tile shape");
+    if (!boxes.getBox(device, start, size))
+      return ctx.fail(op, "the operand's sharding names no tile for device " +
+                              Twine(device));
+    LiteralRef out = Literal::makeArray(type);
     llvm::SmallVector<int64_t> zero(x.getRank(), 0);
     copyBox(x, start, *out, zero, size);
     return out;
@@ -412,17 +412,19 @@ LiteralRef customCallHandler(ExecContext &ctx, Operation *op,
   auto combine = [&](ArrayRef<Values> contributions,
                      std::vector<Values> &results, std::string &error) {
     LiteralRef full = Literal::makeArray(type);
+    TileBoxes boxes(sharding, type.getShape());
+    if (!boxes.isValid()) {
+      error = boxes.getError();
+      return false;
+    }
+    llvm::SmallVector<int64_t> start, size;
     for (int64_t p = 0; p < P; ++p) {
-      auto tile = getTileIndex(sharding, type.getRank(), p);
-      if (!tile)
+      if (!boxes.getBox(p, start, size))
         continue;
       const Literal &shard = *contributions[p][0];
-      llvm::SmallVector<int64_t> start, size;
-      for (int64_t d = 0; d < type.getRank(); ++d) {
-        int64_t s = (*tile)[d] * shard.getShape()[d];
-        start.push_back(std::min(s, type.getDimSize(d)));
-        size.push_back(std::max<int64_t>(
-            0, std::min(shard.getShape()[d], type.getDimSize(d) - s)));
+      if (shard.getShape() != boxes.getTileShape()) {
+        error = "the operand is not the sharding's tile shape";
+        return false;
       }
       llvm::SmallVector<int64_t> zero(type.getRank(), 0);
       copyBox(shard, zero, *full, start, size);

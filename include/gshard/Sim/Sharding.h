@@ -1,47 +1,52 @@
-//===- Sharding.h - Tile queries the simulator needs ------------*- C++ -*-===//
+//===- Sharding.h - Where devices' shards live, for the simulator -*- C++ -*-===//
 //
 // Part of gshard, under the Apache License v2.0.
 //
-// Where a device's shard of an array lives under an `hlo::ShardingAttr`:
-// tile offset = tile index * ceil(n / tiles) per data dimension. Small
-// helpers for the simulator (splitting inputs, reassembling outputs,
-// SPMDFullToShardShape); they materialize the tile assignment, which is
-// O(devices) and fine for simulated device counts.
+// The simulator splits inputs into shards, reassembles outputs and runs
+// SPMDFullToShardShape/SPMDShardToFullShape with the sharding value model of
+// lib/Sharding (`getTileShape`, `getTileAssignment`, tile offset = tile index
+// * ceil(n / tiles), clamped to n). `TileBoxes` queries one sharding for
+// many devices: the tile assignment (and, for explicit device lists, its
+// inverse) is built once.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef GSHARD_SIM_SHARDING_H
 #define GSHARD_SIM_SHARDING_H
 
-#include "gshard/IR/HloOps.h"
+#include "gshard/Sharding/Sharding.h"
 
 #include "llvm/ADT/SmallVector.h"
 
-#include <optional>
+#include <string>
 
 namespace gshard::sim {
 
-/// The devices of a tiled sharding in tile-assignment order (row-major over
-/// getTileDims()).
-llvm::SmallVector<int64_t> getTileAssignment(hlo::ShardingAttr sharding);
+/// The tile of each device of a tiled sharding of an array of `shape`.
+class TileBoxes {
+public:
+  /// `sharding` must be tiled. Fails (see getError) if its data rank is not
+  /// the array's rank.
+  TileBoxes(hlo::ShardingAttr sharding, llvm::ArrayRef<int64_t> shape);
 
-/// Number of leading tile dimensions that tile data (the rest are
-/// replication / manual subgroups).
-int64_t getNumDataTileDims(hlo::ShardingAttr sharding);
+  bool isValid() const { return error.empty(); }
+  const std::string &getError() const { return error; }
+  /// The padded per-device shard shape: ceil(n / tiles) per dimension.
+  llvm::ArrayRef<int64_t> getTileShape() const { return tileShape; }
+  /// Tiles along each dimension.
+  llvm::ArrayRef<int64_t> getTileCounts() const { return tileCounts; }
 
-/// For a tiled sharding of an array of `shape`, the tile index of `device`
-/// along each data dimension; std::nullopt if the device holds no tile.
-/// Replicated and maximal shardings give all zeros (the whole array).
-std::optional<llvm::SmallVector<int64_t>>
-getTileIndex(hlo::ShardingAttr sharding, int64_t rank, int64_t device);
+  /// Start of `device`'s tile in the global array and how many of its
+  /// elements lie inside it per dimension (less than the tile shape for the
+  /// last tiles of an uneven dimension). False if the device holds no tile.
+  bool getBox(int64_t device, llvm::SmallVectorImpl<int64_t> &start,
+              llvm::SmallVectorImpl<int64_t> &size) const;
 
-/// Number of tiles along each data dimension (1 for untiled shardings).
-llvm::SmallVector<int64_t> getTileCounts(hlo::ShardingAttr sharding,
-                                         int64_t rank);
-
-/// Per-dimension shard size: ceil(n / tiles).
-llvm::SmallVector<int64_t> getShardShape(hlo::ShardingAttr sharding,
-                                         llvm::ArrayRef<int64_t> shape);
+private:
+  TileAssignment assignment;
+  llvm::SmallVector<int64_t> shape, tileShape, tileCounts;
+  std::string error;
+};
 
 /// Largest device id a sharding (incl. tuple elements) names, or -1.
 int64_t getMaxDevice(hlo::ShardingAttr sharding);
