@@ -59,6 +59,32 @@ ShardingAttr projectSharding(ShardingAttr s, const OpShardingRule &rule,
   return getSubgroupSharding(s.getContext(), result, kinds, partial);
 }
 
+/// A size-1 dim tiled k ways holds data in one tile only; like XLA's
+/// ReshapeSharding, its tiles join the replication by reshaping the tile
+/// assignment (the flat device order is kept). O(rank) for iota.
+static ShardingAttr untileUnitDims(ShardingAttr s,
+                                   ArrayRef<int64_t> sourceShape) {
+  int64_t dataRank = getTiledDataRank(s);
+  if (dataRank != static_cast<int64_t>(sourceShape.size()) ||
+      !s.getLastTileDims().empty())
+    return s;
+  TileAssignment ta = getTileAssignment(s);
+  SmallVector<int64_t> dims(ta.getDims().take_front(dataRank));
+  int64_t moved = 1;
+  for (int64_t d = 0; d < dataRank; ++d) {
+    if (sourceShape[d] == 1 && dims[d] > 1) {
+      moved *= dims[d];
+      dims[d] = 1;
+    }
+  }
+  if (moved == 1)
+    return s;
+  int64_t replicas =
+      s.getReplicateOnLastTileDim() ? ta.getDim(ta.getRank() - 1) : 1;
+  dims.push_back(replicas * moved);
+  return getPartialTileSharding(s.getContext(), ta.reshape(dims), s);
+}
+
 /// When dim `dim`'s tiling cannot cross the reshape whole, the largest
 /// major part of it that can (the minor part joins the replication):
 /// `[6,4,5]` tiled `[6,2,1]` reshaped to `[2,4,3,5]` keeps 2 of the 6 tiles
@@ -99,6 +125,9 @@ ShardingAttr propagateThroughReshape(ShardingAttr s,
   if (!s || !s.isTiled())
     return s;
   MLIRContext *context = s.getContext();
+  s = untileUnitDims(s, sourceShape);
+  if (!s.isTiled())
+    return replicateAllDataDims(s, targetShape.size());
   ShardingAttr result = replicateAllDataDims(s, targetShape.size());
   int64_t rank = sourceShape.size();
   int64_t start = 0;
@@ -138,6 +167,45 @@ ShardingAttr propagateThroughReshape(ShardingAttr s,
   return result;
 }
 
+/// isSubTilingOrEqual when every dim divides evenly into `sub`'s tiles: the
+/// tiles of `s` must then be unions of aligned tiles of `sub`, so `sub`
+/// coarsened to `s`'s tile counts (the minor part of each dim's tiles joins
+/// the replication) must equal `s`. Only reshapes and transposes the tile
+/// assignment: O(rank) for iota. std::nullopt when it does not apply.
+static std::optional<bool> isSubTilingByCoarsening(ArrayRef<int64_t> shape,
+                                                   ShardingAttr sub,
+                                                   ShardingAttr s) {
+  if (!sub.isTiled() || !s.isTiled() || !sub.getLastTileDims().empty() ||
+      !s.getLastTileDims().empty())
+    return std::nullopt;
+  int64_t rank = shape.size();
+  SmallVector<int64_t> subTiles = getTilesPerDim(sub, rank);
+  SmallVector<int64_t> tiles = getTilesPerDim(s, rank);
+  for (int64_t d = 0; d < rank; ++d)
+    if (shape[d] % subTiles[d] != 0)
+      return std::nullopt;
+  for (int64_t d = 0; d < rank; ++d)
+    if (subTiles[d] % tiles[d] != 0)
+      return false;
+  TileAssignment ta = getTileAssignment(sub);
+  int64_t replicas = sub.getReplicateOnLastTileDim() ? ta.getDim(rank) : 1;
+  SmallVector<int64_t> split, perm, dims(tiles.begin(), tiles.end());
+  int64_t minor = 1;
+  for (int64_t d = 0; d < rank; ++d) {
+    split.push_back(tiles[d]);
+    split.push_back(subTiles[d] / tiles[d]);
+    minor *= subTiles[d] / tiles[d];
+    perm.push_back(2 * d);
+  }
+  for (int64_t d = 0; d < rank; ++d)
+    perm.push_back(2 * d + 1);
+  split.push_back(replicas);
+  perm.push_back(2 * rank);
+  dims.push_back(minor * replicas);
+  TileAssignment coarse = ta.reshape(split).transpose(perm).reshape(dims);
+  return shardingsEqual(getPartialTileSharding(s.getContext(), coarse), s);
+}
+
 bool isSubTilingOrEqual(ArrayRef<int64_t> shape, ShardingAttr sub,
                         ShardingAttr s) {
   if (isManual(sub) || isManual(s))
@@ -151,6 +219,12 @@ bool isSubTilingOrEqual(ArrayRef<int64_t> shape, ShardingAttr sub,
   int64_t rank = getTiledDataRank(s);
   if (rank != static_cast<int64_t>(shape.size()))
     return false;
+  // Equal shardings (the common case: a user proposes what is already
+  // there) in O(rank) for iota; the device walk below is O(devices).
+  if (shardingsEqual(sub, s))
+    return true;
+  if (std::optional<bool> coarse = isSubTilingByCoarsening(shape, sub, s))
+    return *coarse;
   SmallVector<int64_t> subTiles = getTilesPerDim(sub, rank);
   SmallVector<int64_t> tiles = getTilesPerDim(s, rank);
   SmallVector<int64_t> subBase, base;

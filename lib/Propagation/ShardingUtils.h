@@ -37,7 +37,8 @@ ShardingAttr propagateThroughReshape(ShardingAttr s,
                                      llvm::ArrayRef<int64_t> targetShape);
 
 /// XLA's IsSubTilingOrEqualSharding: every device's tile under `sub` lies
-/// inside its tile under `s`. O(devices).
+/// inside its tile under `s`. O(rank) for iota shardings whose tiles divide
+/// the shape evenly (and for equal ones), else O(devices).
 bool isSubTilingOrEqual(llvm::ArrayRef<int64_t> shape, ShardingAttr sub,
                         ShardingAttr s);
 
