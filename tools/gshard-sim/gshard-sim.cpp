@@ -5,6 +5,11 @@
 //   gshard-sim PARTITIONED.hlo --check=ORIGINAL.hlo [--num-partitions=N]
 //              [--seed=S] [--rtol=R --atol=A] [--report=text|json]
 //   gshard-sim PROGRAM.hlo [--run] [--num-partitions=N]
+//   gshard-sim PARTITIONED.hlo --mesh=PRESET|FILE.textproto
+//              [--report=text|json] [--trace=OUT.json]   (cost model)
+//
+// With --mesh the static cost report follows (or, without --check/--run,
+// replaces) the run's output; docs/cost-model.md.
 //
 // Exit status: 0 success / outputs match, 1 the check failed (outputs
 // differ, or the partitioned program deadlocks or mis-matches collectives),
@@ -15,15 +20,18 @@
 #include "gshard/IR/HloOps.h"
 #include "gshard/Import/HloTextImporter.h"
 #include "gshard/Sim/Check.h"
+#include "gshard/Sim/CostModel.h"
 #include "gshard/Sim/Interpreter.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
@@ -85,6 +93,25 @@ static cl::opt<int64_t>
     maxValueMiB("max-value-mib",
                 cl::desc("Reject programs with values larger than this"),
                 cl::init(1024), cl::cat(simCategory));
+static cl::opt<std::string>
+    meshSpec("mesh",
+             cl::desc("Cost model: mesh preset (tpu-v3-2048, tpu-v3-N, "
+                      "tpu-v4-N, 2x2, 2x4, 4x4, 8, ...) or mesh.proto "
+                      "text file; prints the cost report"),
+             cl::value_desc("preset|file.textproto"), cl::cat(simCategory));
+static cl::opt<std::string>
+    traceFile("trace",
+              cl::desc("Cost model: write a Chrome/Perfetto trace (needs "
+                       "--mesh)"),
+              cl::value_desc("out.json"), cl::cat(simCategory));
+static cl::opt<int64_t> defaultTripCount(
+    "assumed-trip-count",
+    cl::desc("Cost model: iterations assumed for while loops without "
+             "known_trip_count"),
+    cl::init(1), cl::cat(simCategory));
+static cl::opt<bool> printMesh("print-mesh",
+                               cl::desc("Print the --mesh as text proto"),
+                               cl::cat(simCategory));
 static cl::opt<int64_t> printLimit("print-limit",
                                    cl::desc("Elements printed per output"),
                                    cl::init(16), cl::cat(simCategory));
@@ -447,6 +474,63 @@ int runCheck(MLIRContext &context) {
   return match ? kExitMatch : kExitMismatch;
 }
 
+/// The static cost report of the input on --mesh (no execution).
+int runCost(MLIRContext &context) {
+  Mesh mesh;
+  std::string error;
+  if (!loadMesh(meshSpec, mesh, error)) {
+    llvm::errs() << (StringRef(error).starts_with("error:") ? "gshard-sim: "
+                                                            : "")
+                 << error << "\n";
+    return kExitBadInput;
+  }
+  if (printMesh) {
+    llvm::outs() << mesh.toTextProto();
+    if (inputFile.empty())
+      return kExitMatch;
+  }
+  llvm::SourceMgr sourceMgr;
+  SourceMgrDiagnosticHandler handler(sourceMgr, &context);
+  auto buffer = llvm::MemoryBuffer::getFileOrSTDIN(inputFile);
+  if (!buffer) {
+    llvm::errs() << "gshard-sim: error: cannot read '" << inputFile
+                 << "': " << buffer.getError().message() << "\n";
+    return kExitBadInput;
+  }
+  sourceMgr.AddNewSourceBuffer(std::move(*buffer), llvm::SMLoc());
+  OwningOpRef<ModuleOp> module = importHloText(sourceMgr, &context);
+  if (!module)
+    return kExitBadInput;
+  CostOptions options;
+  options.numPartitions = numPartitions > 0
+                              ? numPartitions
+                              : getHeaderInt(*module, "num_partitions");
+  options.numReplicas =
+      numReplicas > 0 ? numReplicas : getHeaderInt(*module, "replica_count");
+  options.defaultTripCount = defaultTripCount;
+  CostReport report;
+  if (!analyzeCost(*module, mesh, options, report, error)) {
+    llvm::errs() << inputFile << ": " << error << "\n";
+    return kExitBadInput;
+  }
+  if (reportFormat == "json")
+    printCostReportJson(report, llvm::outs());
+  else
+    printCostReportText(report, llvm::outs());
+  if (!traceFile.empty()) {
+    std::error_code ec;
+    llvm::ToolOutputFile out(traceFile, ec, llvm::sys::fs::OF_Text);
+    if (ec) {
+      llvm::errs() << "gshard-sim: error: cannot write '" << traceFile
+                   << "': " << ec.message() << "\n";
+      return kExitBadInput;
+    }
+    printCostTrace(report, out.os());
+    out.keep();
+  }
+  return kExitMatch;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -460,7 +544,7 @@ int main(int argc, char **argv) {
       "  gshard-sim PROGRAM.hlo [--run]                    run and print "
       "outputs\n\n"
       "Exit status: 0 success/match, 1 check failed, 2 bad input or usage.\n");
-  if (inputFile.empty()) {
+  if (inputFile.empty() && !(printMesh && !meshSpec.empty())) {
     llvm::errs() << "gshard-sim: error: no input file (see --help)\n";
     return kExitBadInput;
   }
@@ -477,7 +561,21 @@ int main(int argc, char **argv) {
     llvm::errs() << "gshard-sim: error: --run and --check are exclusive\n";
     return kExitBadInput;
   }
+  if (!traceFile.empty() && meshSpec.empty()) {
+    llvm::errs() << "gshard-sim: error: --trace needs --mesh\n";
+    return kExitBadInput;
+  }
+  if (defaultTripCount < 0) {
+    llvm::errs() << "gshard-sim: error: --assumed-trip-count must be >= 0\n";
+    return kExitBadInput;
+  }
   MLIRContext context;
   context.loadDialect<hlo::HloDialect>();
-  return checkFile.empty() ? runProgram(context) : runCheck(context);
+  if (!meshSpec.empty() && checkFile.empty() && !runOnly)
+    return runCost(context);
+  int status = checkFile.empty() ? runProgram(context) : runCheck(context);
+  if (meshSpec.empty() || status == kExitBadInput)
+    return status;
+  int costStatus = runCost(context);
+  return costStatus == kExitMatch ? status : costStatus;
 }
