@@ -498,6 +498,12 @@ private:
       int64_t trips = -1;
       if (auto attr = loop.getKnownTripCountAttr())
         trips = parseTripCount(attr.getValue());
+      // XLA's while backend_config={"known_trip_count":{"n":"10"}}.
+      if (auto config = op->getAttrOfType<StringAttr>("backend_config")) {
+        size_t at = config.getValue().find("known_trip_count");
+        if (trips < 0 && at != StringRef::npos)
+          trips = parseTripCount(config.getValue().drop_front(at));
+      }
       if (trips < 0) {
         trips = options.defaultTripCount;
         note("while %" + hlo::getInstructionName(op->getLoc()).str() +

@@ -300,6 +300,9 @@ bool gshard::sim::parseMeshText(StringRef text, StringRef filename, Mesh &mesh,
   auto fail = [&](const char *field, int index, const std::string &message) {
     const auto *fd = proto::Mesh::descriptor()->FindFieldByName(field);
     auto loc = tree.GetLocation(fd, fd && fd->is_repeated() ? index : -1);
+    // Lists (`shape: [2, 0]`) record only where the field starts.
+    if (loc.line < 0 && fd && fd->is_repeated())
+      loc = tree.GetLocation(fd, 0);
     if (loc.line < 0)
       error = filename.str() + ": error: " + message;
     else
