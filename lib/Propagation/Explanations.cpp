@@ -52,7 +52,8 @@ static std::string whereOf(Operation *op) {
   if (auto nameLoc = dyn_cast<NameLoc>(loc))
     loc = nameLoc.getChildLoc();
   auto fileLoc = dyn_cast<FileLineColLoc>(loc);
-  if (!fileLoc)
+  // Binary protos have no lines.
+  if (!fileLoc || fileLoc.getLine() == 0)
     return "";
   return (llvm::sys::path::filename(fileLoc.getFilename().strref()) + ":" +
           Twine(fileLoc.getLine()))
