@@ -16,6 +16,8 @@
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/SetVector.h"
 
+#include <map>
+
 namespace gshard::propagation {
 
 class Driver {
@@ -91,6 +93,10 @@ public:
   propagateThroughComputations(mlir::Operation *op,
                                llvm::SetVector<mlir::Operation *> &changed);
 
+  // shard_as / shard_like groups (ShardGroups.cpp).
+  void collectShardGroups();
+  bool syncShardGroups();
+
   // Sharding custom calls with unspecified dims (ShardingPropagation.cpp).
   bool refineUnspecifiedFromOperand(mlir::Operation *op);
   bool refineUnspecifiedFromUsers(mlir::Operation *op, int64_t aggressiveness);
@@ -104,6 +110,8 @@ public:
   llvm::DenseMap<mlir::Operation *, llvm::SmallVector<int64_t>> unspecifiedDims;
   llvm::DenseMap<mlir::Operation *, OpShardingRule> ruleCache;
   llvm::StringMap<hlo::ComputationOp> computations;
+  std::map<std::pair<int64_t, int64_t>, llvm::SmallVector<mlir::Operation *>>
+      shardGroups;
   int64_t iteration = 0;
   int64_t currentAggressiveness = 0;
 };

@@ -770,6 +770,7 @@ LogicalResult Driver::run() {
         savedParams[i] = getSharding(param);
 
   buildComputationMap();
+  collectShardGroups();
 
   // Provided shardings are fixed.
   auto isUnknown = [](ShardingAttr s) {
@@ -873,6 +874,11 @@ LogicalResult Driver::run() {
           if (inferFromUsers(op, level))
             afterChange(op);
         }
+      }
+      if (syncShardGroups()) {
+        doneOperands.clear();
+        doneUsers.clear();
+        changedLastIter = true;
       }
       ++iteration;
     }
