@@ -367,6 +367,12 @@ LiteralRef customCallHandler(ExecContext &ctx, Operation *op,
   }
   if (target == "AllocateBuffer")
     return Literal::makeZero(resultType);
+  if (target == "TopK")
+    return runTopKCustomCall(ctx, op, operands);
+  // Host offloading annotations move data, they do not change it.
+  if ((target == "MoveToHost" || target == "MoveToDevice") &&
+      operands.size() == 1 && operands[0]->matchesType(resultType))
+    return operands[0];
   if (target != "SPMDFullToShardShape" && target != "SPMDShardToFullShape")
     return ctx.unsupported(op, "unknown custom-call target \"" + target +
                                    "\"");

@@ -21,50 +21,14 @@ using namespace gshard::sim;
 
 namespace {
 
-/// Element reader into the canonical order: canonical dim j is `lit`'s
-/// dimension `order[j]`. `T` is double, uint64_t (integer bits, sign
-/// extended) or complex<double>.
-template <typename T>
-std::vector<T> toCanonical(const Literal &lit, ArrayRef<int64_t> order) {
-  std::vector<T> out(lit.getNumElements());
-  if (out.empty())
-    return out;
-  llvm::SmallVector<int64_t> strides = lit.getStrides();
-  llvm::SmallVector<int64_t> shape, permStrides;
-  for (int64_t d : order) {
-    shape.push_back(lit.getShape()[d]);
-    permStrides.push_back(strides[d]);
-  }
-  int64_t rank = shape.size();
-  llvm::SmallVector<int64_t> index(rank, 0);
-  int64_t offset = 0;
-  ElemKind kind = lit.getKind();
-  bool fastF32 = kind == ElemKind::F32;
-  const float *f32 = reinterpret_cast<const float *>(lit.data());
-  for (size_t i = 0; i < out.size(); ++i) {
-    if constexpr (std::is_same_v<T, double>)
-      out[i] = fastF32 ? static_cast<double>(f32[offset])
-                       : lit.getAsDouble(offset);
-    else if constexpr (std::is_same_v<T, uint64_t>)
-      out[i] = static_cast<uint64_t>(lit.getInt(offset));
-    else
-      out[i] = lit.getComplex(offset);
-    for (int64_t k = rank - 1; k >= 0; --k) {
-      offset += permStrides[k];
-      if (++index[k] < shape[k])
-        break;
-      offset -= permStrides[k] * shape[k];
-      index[k] = 0;
-    }
-  }
-  return out;
-}
-
-/// Writes canonical values into `lit` (canonical dim j = lit dim order[j]).
-template <typename T>
-void fromCanonical(const std::vector<T> &values, ArrayRef<int64_t> order,
-                   Literal &lit) {
-  if (values.empty())
+/// Calls f(i, offset) for the elements of `lit` in canonical order
+/// (canonical dim j is `lit`'s dimension `order[j]`): i counts canonical
+/// positions, offset is the row-major offset into `lit`.
+template <typename F>
+static void forEachPermuted(const Literal &lit, ArrayRef<int64_t> order,
+                            F f) {
+  int64_t count = lit.getNumElements();
+  if (count == 0)
     return;
   llvm::SmallVector<int64_t> strides = lit.getStrides();
   llvm::SmallVector<int64_t> shape, permStrides;
@@ -73,21 +37,18 @@ void fromCanonical(const std::vector<T> &values, ArrayRef<int64_t> order,
     permStrides.push_back(strides[d]);
   }
   int64_t rank = shape.size();
-  llvm::SmallVector<int64_t> index(rank, 0);
+  if (rank == 0) {
+    f(0, 0);
+    return;
+  }
+  // Innermost canonical dim as a tight loop, the others as an odometer.
+  int64_t inner = shape[rank - 1], innerStride = permStrides[rank - 1];
+  llvm::SmallVector<int64_t> index(rank - 1, 0);
   int64_t offset = 0;
-  ElemKind kind = lit.getKind();
-  for (size_t i = 0; i < values.size(); ++i) {
-    if constexpr (std::is_same_v<T, double>) {
-      if (isIntegralKind(kind))
-        lit.setFromDouble(offset, values[i]);
-      else
-        lit.setFloat(offset, values[i]);
-    } else if constexpr (std::is_same_v<T, uint64_t>) {
-      lit.setInt(offset, static_cast<int64_t>(values[i]));
-    } else {
-      lit.setComplex(offset, values[i]);
-    }
-    for (int64_t k = rank - 1; k >= 0; --k) {
+  for (int64_t i = 0; i < count; i += inner) {
+    for (int64_t j = 0; j < inner; ++j)
+      f(i + j, offset + j * innerStride);
+    for (int64_t k = rank - 2; k >= 0; --k) {
       offset += permStrides[k];
       if (++index[k] < shape[k])
         break;
@@ -97,32 +58,154 @@ void fromCanonical(const std::vector<T> &values, ArrayRef<int64_t> order,
   }
 }
 
-/// C[b] += A[b] * B[b] with A: MxK, B: KxN, row-major, blocked.
+template <typename E>
+static const E *typedData(const Literal &lit) {
+  return reinterpret_cast<const E *>(lit.data());
+}
+
+/// `lit`'s elements in canonical order. `T` is double, uint64_t (integer
+/// bits, sign extended) or complex<double>.
 template <typename T>
-void batchedMatmul(const std::vector<T> &a, const std::vector<T> &b,
-                   std::vector<T> &c, int64_t batch, int64_t m, int64_t k,
-                   int64_t n) {
-  constexpr int64_t kBlockM = 32, kBlockK = 256;
-  for (int64_t p = 0; p < batch; ++p) {
-    const T *A = a.data() + p * m * k;
-    const T *B = b.data() + p * k * n;
-    T *C = c.data() + p * m * n;
-    for (int64_t i0 = 0; i0 < m; i0 += kBlockM) {
-      int64_t i1 = std::min(m, i0 + kBlockM);
-      for (int64_t k0 = 0; k0 < k; k0 += kBlockK) {
-        int64_t k1 = std::min(k, k0 + kBlockK);
-        for (int64_t i = i0; i < i1; ++i) {
-          T *row = C + i * n;
-          for (int64_t kk = k0; kk < k1; ++kk) {
-            T scale = A[i * k + kk];
-            const T *brow = B + kk * n;
-            for (int64_t j = 0; j < n; ++j)
-              row[j] += scale * brow[j];
+std::vector<T> toCanonical(const Literal &lit, ArrayRef<int64_t> order) {
+  std::vector<T> out(lit.getNumElements());
+  T *o = out.data();
+  if constexpr (std::is_same_v<T, double>) {
+    switch (lit.getKind()) {
+    case ElemKind::F32: {
+      const float *p = typedData<float>(lit);
+      forEachPermuted(lit, order, [&](int64_t i, int64_t j) { o[i] = p[j]; });
+      return out;
+    }
+    case ElemKind::F64: {
+      const double *p = typedData<double>(lit);
+      forEachPermuted(lit, order, [&](int64_t i, int64_t j) { o[i] = p[j]; });
+      return out;
+    }
+    case ElemKind::BF16: {
+      const uint16_t *p = typedData<uint16_t>(lit);
+      forEachPermuted(lit, order, [&](int64_t i, int64_t j) {
+        o[i] = bf16ToFloat(p[j]);
+      });
+      return out;
+    }
+    default:
+      forEachPermuted(lit, order, [&](int64_t i, int64_t j) {
+        o[i] = lit.getAsDouble(j);
+      });
+      return out;
+    }
+  } else if constexpr (std::is_same_v<T, uint64_t>) {
+    forEachPermuted(lit, order, [&](int64_t i, int64_t j) {
+      o[i] = static_cast<uint64_t>(lit.getInt(j));
+    });
+  } else {
+    forEachPermuted(lit, order, [&](int64_t i, int64_t j) {
+      o[i] = lit.getComplex(j);
+    });
+  }
+  return out;
+}
+
+/// Writes canonical values into `lit` (canonical dim j = lit dim order[j]).
+template <typename T>
+void fromCanonical(const std::vector<T> &values, ArrayRef<int64_t> order,
+                   Literal &lit) {
+  const T *v = values.data();
+  if constexpr (std::is_same_v<T, double>) {
+    if (lit.getKind() == ElemKind::F32) {
+      float *p = reinterpret_cast<float *>(lit.data());
+      forEachPermuted(lit, order, [&](int64_t i, int64_t j) {
+        p[j] = static_cast<float>(v[i]);
+      });
+    } else if (isIntegralKind(lit.getKind())) {
+      forEachPermuted(lit, order, [&](int64_t i, int64_t j) {
+        lit.setFromDouble(j, v[i]);
+      });
+    } else {
+      forEachPermuted(lit, order,
+                      [&](int64_t i, int64_t j) { lit.setFloat(j, v[i]); });
+    }
+  } else if constexpr (std::is_same_v<T, uint64_t>) {
+    forEachPermuted(lit, order, [&](int64_t i, int64_t j) {
+      lit.setInt(j, static_cast<int64_t>(v[i]));
+    });
+  } else {
+    forEachPermuted(lit, order,
+                    [&](int64_t i, int64_t j) { lit.setComplex(j, v[i]); });
+  }
+}
+
+/// C += A * B for row-major A: MxK (row stride lda), B: KxN, C: MxN.
+/// Blocked over N and K so a block of B stays in L2; four rows of C are
+/// updated per pass over a B row (each B element loaded once per four
+/// multiply-adds); the innermost loop is unit-stride and vectorizes.
+template <typename T>
+static inline void gemmKernel(const T *A, int64_t lda, const T *B, T *C,
+                              int64_t m, int64_t k, int64_t n) {
+  constexpr int64_t kBlockN = 512, kBlockK = 128;
+  for (int64_t j0 = 0; j0 < n; j0 += kBlockN) {
+    int64_t jn = std::min(n, j0 + kBlockN) - j0;
+    for (int64_t k0 = 0; k0 < k; k0 += kBlockK) {
+      int64_t k1 = std::min(k, k0 + kBlockK);
+      int64_t i = 0;
+      for (; i + 4 <= m; i += 4) {
+        T *c0 = C + i * n + j0, *c1 = c0 + n, *c2 = c1 + n, *c3 = c2 + n;
+        const T *a0 = A + i * lda, *a1 = a0 + lda, *a2 = a1 + lda,
+                *a3 = a2 + lda;
+        for (int64_t kk = k0; kk < k1; ++kk) {
+          const T *b = B + kk * n + j0;
+          T x0 = a0[kk], x1 = a1[kk], x2 = a2[kk], x3 = a3[kk];
+          for (int64_t j = 0; j < jn; ++j) {
+            T y = b[j];
+            c0[j] += x0 * y;
+            c1[j] += x1 * y;
+            c2[j] += x2 * y;
+            c3[j] += x3 * y;
           }
+        }
+      }
+      for (; i < m; ++i) {
+        T *c0 = C + i * n + j0;
+        const T *a0 = A + i * lda;
+        for (int64_t kk = k0; kk < k1; ++kk) {
+          const T *b = B + kk * n + j0;
+          T x0 = a0[kk];
+          for (int64_t j = 0; j < jn; ++j)
+            c0[j] += x0 * b[j];
         }
       }
     }
   }
+}
+
+// The double kernel (floats, the common case) gets an AVX2 clone where the
+// compiler supports it. No FMA: results do not depend on the host CPU.
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+static void gemmDouble(const double *A, int64_t lda, const double *B,
+                       double *C, int64_t m, int64_t k, int64_t n) {
+  gemmKernel(A, lda, B, C, m, k, n);
+}
+
+static void gemm(const double *A, int64_t lda, const double *B, double *C,
+                 int64_t m, int64_t k, int64_t n) {
+  gemmDouble(A, lda, B, C, m, k, n);
+}
+template <typename T>
+static void gemm(const T *A, int64_t lda, const T *B, T *C, int64_t m,
+                 int64_t k, int64_t n) {
+  gemmKernel(A, lda, B, C, m, k, n);
+}
+
+/// C[b] += A[b] * B[b] with A: MxK, B: KxN, row-major.
+template <typename T>
+void batchedMatmul(const std::vector<T> &a, const std::vector<T> &b,
+                   std::vector<T> &c, int64_t batch, int64_t m, int64_t k,
+                   int64_t n) {
+  for (int64_t p = 0; p < batch; ++p)
+    gemm(a.data() + p * m * k, k, b.data() + p * k * n, c.data() + p * m * n,
+         m, k, n);
 }
 
 LiteralRef dotHandler(ExecContext &ctx, Operation *op,
@@ -276,50 +359,88 @@ LiteralRef convolutionHandler(ExecContext &ctx, Operation *op,
     outSpatialCount *= outSize[d];
     kCount *= kSize[d];
   }
+  // im2col in chunks of output positions: the input taps of each output
+  // position are gathered into a row of `patch` (zeros on padding and
+  // dilation holes), then patch x kernel is one GEMM per group.
+  int64_t patchCols = kCount * KI;
+  int64_t chunk = std::clamp<int64_t>((int64_t(1) << 18) /
+                                          std::max<int64_t>(patchCols, 1),
+                                      1, 256);
+  // Per group, the kernel as a [kCount * KI, groupOut] matrix.
+  std::vector<std::vector<double>> groupKernels;
+  if (groups > 1) {
+    groupKernels.resize(groups);
+    for (int64_t g = 0; g < groups; ++g) {
+      std::vector<double> &wg = groupKernels[g];
+      wg.resize(patchCols * groupOut);
+      for (int64_t r = 0; r < patchCols; ++r)
+        std::copy_n(w.data() + r * KO + g * groupOut, groupOut,
+                    wg.data() + r * groupOut);
+    }
+  }
+  std::vector<int64_t> taps(chunk * kCount);
+  std::vector<double> patch(chunk * patchCols), tmp(chunk * groupOut);
   llvm::SmallVector<int64_t> os(numSpatial, 0), ks(numSpatial, 0);
-  for (int64_t ob = 0; ob < OB; ++ob) {
-    std::fill(os.begin(), os.end(), 0);
-    for (int64_t osLinear = 0; osLinear < outSpatialCount; ++osLinear) {
-      double *acc = c.data() + (ob * outSpatialCount + osLinear) * KO;
+  for (int64_t os0 = 0; os0 < outSpatialCount; os0 += chunk) {
+    int64_t rows = std::min(chunk, outSpatialCount - os0);
+    // Input position of every kernel tap of these outputs (-1: padding or
+    // a hole), indexed by the kernel position the tap multiplies.
+    for (int64_t r = 0; r < rows; ++r) {
       std::fill(ks.begin(), ks.end(), 0);
       for (int64_t kLinear = 0; kLinear < kCount; ++kLinear) {
-        // Input position of this kernel tap, if not padding or a hole.
         int64_t inLinear = 0, kernelLinear = 0;
         bool valid = true;
-        for (size_t d = 0; d < numSpatial && valid; ++d) {
+        for (size_t d = 0; d < numSpatial; ++d) {
           int64_t pos = os[d] * stride[d] + ks[d] * rhsDil[d] - padLow[d];
-          if (pos < 0 || pos % lhsDil[d]) {
+          if (pos < 0 || pos % lhsDil[d] || pos / lhsDil[d] >= inSize[d]) {
             valid = false;
             break;
           }
-          int64_t i = pos / lhsDil[d];
-          if (i >= inSize[d]) {
-            valid = false;
-            break;
-          }
-          inLinear = inLinear * inSize[d] + i;
+          inLinear = inLinear * inSize[d] + pos / lhsDil[d];
           int64_t kIndex = reversal[d] ? kSize[d] - 1 - ks[d] : ks[d];
           kernelLinear = kernelLinear * kSize[d] + kIndex;
         }
-        if (valid) {
-          for (int64_t g = 0; g < groups; ++g) {
-            int64_t b = bgc > 1 ? g * (B / bgc) + ob : ob;
-            int64_t fBase = fgc > 1 ? g * KI : 0;
-            const double *in =
-                a.data() + (b * inSpatialCount + inLinear) * IF + fBase;
-            const double *kernel = w.data() + kernelLinear * KI * KO;
-            double *o = acc + g * groupOut;
-            for (int64_t ki = 0; ki < KI; ++ki) {
-              double x = in[ki];
-              const double *krow = kernel + ki * KO + g * groupOut;
-              for (int64_t j = 0; j < groupOut; ++j)
-                o[j] += x * krow[j];
-            }
-          }
+        if (valid)
+          taps[r * kCount + kernelLinear] = inLinear;
+        else {
+          // The kernel position of an invalid tap still needs a slot.
+          int64_t kl = 0;
+          for (size_t d = 0; d < numSpatial; ++d)
+            kl = kl * kSize[d] + (reversal[d] ? kSize[d] - 1 - ks[d] : ks[d]);
+          taps[r * kCount + kl] = -1;
         }
         nextIndex(ks, kSize);
       }
       nextIndex(os, outSize);
+    }
+    for (int64_t ob = 0; ob < OB; ++ob) {
+      for (int64_t g = 0; g < groups; ++g) {
+        int64_t b = bgc > 1 ? g * (B / bgc) + ob : ob;
+        int64_t fBase = fgc > 1 ? g * KI : 0;
+        const double *in = a.data() + b * inSpatialCount * IF + fBase;
+        for (int64_t r = 0; r < rows; ++r) {
+          double *row = patch.data() + r * patchCols;
+          for (int64_t kl = 0; kl < kCount; ++kl) {
+            int64_t t = taps[r * kCount + kl];
+            if (t < 0)
+              std::fill_n(row + kl * KI, KI, 0.0);
+            else
+              std::copy_n(in + t * IF, KI, row + kl * KI);
+          }
+        }
+        std::fill_n(tmp.begin(), rows * groupOut, 0.0);
+        const double *kernel =
+            groups > 1 ? groupKernels[g].data() : w.data();
+        gemm(patch.data(), patchCols, kernel, tmp.data(), rows, patchCols,
+             groupOut);
+        for (int64_t r = 0; r < rows; ++r) {
+          double *o = c.data() + (ob * outSpatialCount + os0 + r) * KO +
+                      g * groupOut;
+          const double *t = tmp.data() + r * groupOut;
+          for (int64_t j = 0; j < groupOut; ++j)
+            o[j] += t[j];
+        }
+      }
     }
   }
   fromCanonical(c, oOrder, *out);

@@ -12,6 +12,7 @@
 #ifndef GSHARD_LIB_SIM_EXEC_H
 #define GSHARD_LIB_SIM_EXEC_H
 
+#include "gshard/IR/HloOps.h"
 #include "gshard/Sim/Interpreter.h"
 
 #include "llvm/ADT/DenseMap.h"
@@ -36,6 +37,7 @@ void registerIndexingHandlers(HandlerTable &table);
 void registerControlFlowHandlers(HandlerTable &table);
 void registerCollectiveHandlers(HandlerTable &table);
 void registerMiscHandlers(HandlerTable &table);
+void registerSortHandlers(HandlerTable &table);
 
 /// A computation prepared for execution: its instructions in order, their
 /// handlers, operand slots and the values that die after each instruction.
@@ -149,6 +151,47 @@ private:
   size_t arity;
   Combiner combiner;
 };
+
+/// A comparator (sort, select-and-scatter's select) of the form
+/// `compare(key(p[2k]), key(p[2k+1]))`: the same expression of the left
+/// and of the right elements (parameter 2k replaced by 2k+1), compared once.
+/// Keys are computed once per element, then compared natively.
+struct NativeComparator {
+  bool valid = false;
+  /// The key is operand `keyOperand` itself when `keyFunction` is null;
+  /// else `keyFunction` (the comparator cut at the key) computes it from
+  /// all operands' elements.
+  int64_t keyOperand = 0;
+  std::shared_ptr<const CompiledComputation> keyFunction;
+  ElemKind keyKind = ElemKind::F32;
+  unsigned keyBits = 32;
+  hlo::ComparisonDirection direction = hlo::ComparisonDirection::LT;
+  hlo::ComparisonType type = hlo::ComparisonType::FLOAT;
+};
+NativeComparator recognizeNativeComparator(const CompiledComputation &comp);
+
+/// Keys of a list of elements, compared with a NativeComparator's
+/// direction and type (floats IEEE or total order, integers signed or
+/// unsigned).
+struct NativeKeys {
+  std::vector<int64_t> ints;
+  std::vector<double> floats;
+  void resize(size_t n);
+  /// Key i from element `offset` of `lit` (of the key's type).
+  void set(size_t i, const NativeComparator &c, const Literal &lit,
+           int64_t offset);
+  /// compare(key a, key b).
+  bool compare(const NativeComparator &c, size_t a, size_t b) const;
+};
+/// The keys of the elements at `offsets` of `operands`.
+bool computeNativeKeys(ExecContext &ctx, const NativeComparator &c,
+                       llvm::ArrayRef<LiteralRef> operands,
+                       llvm::ArrayRef<int64_t> offsets, NativeKeys &keys);
+
+/// XLA's `TopK` custom-call: (values, indices) of the k largest elements
+/// along the last dimension, k from the result shape.
+LiteralRef runTopKCustomCall(ExecContext &ctx, mlir::Operation *op,
+                             llvm::ArrayRef<LiteralRef> operands);
 
 /// Elementwise fold of equally shaped arrays with a combiner computation
 /// (all-reduce, reduce-scatter): result[i] = f(...f(f(a0[i], a1[i]),

@@ -94,6 +94,7 @@ static const HandlerTable &getHandlerTable() {
     registerControlFlowHandlers(t);
     registerCollectiveHandlers(t);
     registerMiscHandlers(t);
+    registerSortHandlers(t);
     return t;
   }();
   return table;
@@ -319,9 +320,13 @@ static bool checkComputation(const Program &program,
       std::string shape;
       llvm::raw_string_ostream os(shape);
       printHloShape(os, op->getResult(0).getType());
-      return cannot("its " + os.str() + " value needs " +
-                    Twine(bytes >> 20) + " MiB, more than the simulator's " +
-                    Twine(maxBytes >> 20) + " MiB per value");
+      std::string name;
+      if (StringRef n = hlo::getInstructionName(op->getLoc()); !n.empty())
+        name = "%" + n.str() + " ";
+      return cannot("too large to simulate: value " + name + os.str() +
+                    " needs " + Twine(bytes >> 20) + " MiB (" + Twine(bytes) +
+                    " bytes), more than the simulator's " +
+                    Twine(maxBytes >> 20) + " MiB per value (--max-value-mib)");
     }
     if (isa<hlo::ParameterOp>(op))
       continue;
@@ -336,7 +341,9 @@ static bool checkComputation(const Program &program,
       if (target != "Sharding" && target != "xla.sdy.FuncResultSharding" &&
           target != "xla.sdy.ShardingConstraint" &&
           target != "SPMDFullToShardShape" &&
-          target != "SPMDShardToFullShape" && target != "AllocateBuffer")
+          target != "SPMDShardToFullShape" && target != "AllocateBuffer" &&
+          target != "TopK" && target != "MoveToHost" &&
+          target != "MoveToDevice")
         return cannot("unknown custom-call target \"" + target + "\"");
     }
     for (NamedAttribute attr : op->getAttrs()) {

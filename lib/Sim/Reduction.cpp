@@ -1,4 +1,4 @@
-//===- Reduction.cpp - reduce, reduce-window, select-and-scatter, sort ----===//
+//===- Reduction.cpp - reduce, reduce-window, select-and-scatter ---------===//
 //
 // Part of gshard, under the Apache License v2.0.
 //
@@ -496,6 +496,19 @@ LiteralRef selectAndScatterHandler(ExecContext &ctx, Operation *op,
   int64_t windowCount = 1;
   for (int64_t s : wp.size)
     windowCount *= s;
+  // A select of the form compare(key(p0), key(p1)) compares precomputed
+  // keys of the operand's elements.
+  NativeComparator native = recognizeNativeComparator(*select);
+  NativeKeys keys;
+  if (native.valid && select->numParameters == 2) {
+    std::vector<int64_t> offsets(operand.getNumElements());
+    for (size_t i = 0; i < offsets.size(); ++i)
+      offsets[i] = i;
+    if (!computeNativeKeys(ctx, native, {operands[0]}, offsets, keys))
+      return nullptr;
+  } else {
+    native.valid = false;
+  }
   Combiner scatterCombiner = recognizeCombiner(*scatter);
   bool fastScatter = combinerFits(scatterCombiner, out->getKind());
   llvm::SmallVector<int64_t> s(source.getRank(), 0), w(source.getRank(), 0);
@@ -509,6 +522,11 @@ LiteralRef selectAndScatterHandler(ExecContext &ctx, Operation *op,
         continue;
       if (selected < 0) {
         selected = offset;
+        continue;
+      }
+      if (native.valid) {
+        if (!keys.compare(native, selected, offset))
+          selected = offset;
         continue;
       }
       LiteralRef keep = ctx.call(
@@ -540,178 +558,10 @@ LiteralRef selectAndScatterHandler(ExecContext &ctx, Operation *op,
   return out;
 }
 
-//===----------------------------------------------------------------------===//
-// sort, topk
-//===----------------------------------------------------------------------===//
-
-/// Stable bottom-up merge sort that stays in bounds whatever the comparator
-/// answers (a comparator need not be a strict weak order). `less` may fail.
-template <typename Less>
-bool mergeSort(std::vector<int64_t> &items, Less less) {
-  std::vector<int64_t> buffer(items.size());
-  for (size_t width = 1; width < items.size(); width *= 2) {
-    for (size_t lo = 0; lo < items.size(); lo += 2 * width) {
-      size_t mid = std::min(lo + width, items.size());
-      size_t hi = std::min(lo + 2 * width, items.size());
-      size_t i = lo, j = mid, k = lo;
-      while (i < mid && j < hi) {
-        int r = less(items[j], items[i]);
-        if (r < 0)
-          return false;
-        buffer[k++] = r ? items[j++] : items[i++];
-      }
-      while (i < mid)
-        buffer[k++] = items[i++];
-      while (j < hi)
-        buffer[k++] = items[j++];
-    }
-    items.swap(buffer);
-  }
-  return true;
-}
-
-/// A comparator that is `compare(param0, param1)` on operand 0.
-struct SimpleComparator {
-  bool valid = false;
-  hlo::ComparisonDirection direction;
-  bool totalOrder = false;
-};
-
-SimpleComparator recognizeComparator(const CompiledComputation &comp) {
-  SimpleComparator result;
-  auto compare = dyn_cast<hlo::CompareOp>(comp.ops[comp.rootSlot]);
-  if (!compare)
-    return result;
-  const auto &operands = comp.operandSlots[comp.rootSlot];
-  auto p0 = dyn_cast<hlo::ParameterOp>(comp.ops[operands[0]]);
-  auto p1 = dyn_cast<hlo::ParameterOp>(comp.ops[operands[1]]);
-  if (!p0 || !p1 || p0.getParameterNumber() != 0 ||
-      p1.getParameterNumber() != 1)
-    return result;
-  hlo::ComparisonDirection d = compare.getDirection();
-  if (d != hlo::ComparisonDirection::LT && d != hlo::ComparisonDirection::GT)
-    return result;
-  result.valid = true;
-  result.direction = d;
-  result.totalOrder = compare.getType() == hlo::ComparisonType::TOTALORDER;
-  return result;
-}
-
-int64_t orderKey(double v) {
-  int64_t bits;
-  std::memcpy(&bits, &v, 8);
-  return bits < 0 ? bits ^ std::numeric_limits<int64_t>::max() : bits;
-}
-
-LiteralRef sortHandler(ExecContext &ctx, Operation *op,
-                       ArrayRef<LiteralRef> operands) {
-  auto sort = cast<hlo::SortOp>(op);
-  const CompiledComputation *fn = ctx.lookup(op, sort.getToApplyAttr());
-  if (!fn)
-    return nullptr;
-  const Literal &in0 = *operands[0];
-  if (sort.getDimensions().size() != 1)
-    return ctx.fail(op, "sort needs exactly one dimension");
-  int64_t dim = sort.getDimensions()[0];
-  if (dim < 0 || dim >= in0.getRank())
-    return ctx.fail(op, "sort dimension out of range");
-  int64_t length = in0.getShape()[dim];
-  int64_t stride = in0.getStrides()[dim];
-  SimpleComparator simple =
-      operands.size() >= 1 ? recognizeComparator(*fn) : SimpleComparator();
-  std::vector<LiteralRef> results;
-  for (const LiteralRef &operand : operands)
-    results.push_back(operand->clone());
-  // Each slice along `dim` starts at an index with index[dim] == 0.
-  llvm::SmallVector<int64_t> outerShape(in0.getShape());
-  outerShape[dim] = 1;
-  llvm::SmallVector<int64_t> index(in0.getRank(), 0);
-  int64_t slices = in0.getNumElements() / std::max<int64_t>(length, 1);
-  std::vector<int64_t> order(length);
-  for (int64_t s = 0; s < slices && length > 0; ++s) {
-    int64_t base = in0.linearIndex(index);
-    for (int64_t i = 0; i < length; ++i)
-      order[i] = i;
-    auto less = [&](int64_t a, int64_t b) -> int {
-      int64_t oa = base + a * stride, ob = base + b * stride;
-      if (simple.valid) {
-        bool lt = simple.direction == hlo::ComparisonDirection::LT;
-        if (isFloatKind(in0.getKind())) {
-          double x = in0.getFloat(oa), y = in0.getFloat(ob);
-          if (simple.totalOrder)
-            return lt ? orderKey(x) < orderKey(y) : orderKey(x) > orderKey(y);
-          return lt ? x < y : x > y;
-        }
-        if (isUnsignedIntKind(in0.getKind()) ||
-            in0.getKind() == ElemKind::Pred) {
-          uint64_t x = in0.getInt(oa), y = in0.getInt(ob);
-          return lt ? x < y : x > y;
-        }
-        int64_t x = in0.getInt(oa), y = in0.getInt(ob);
-        return lt ? x < y : x > y;
-      }
-      llvm::SmallVector<LiteralRef, 8> args;
-      for (const LiteralRef &operand : operands) {
-        args.push_back(scalarOf(*operand, oa));
-        args.push_back(scalarOf(*operand, ob));
-      }
-      LiteralRef r = ctx.call(*fn, args);
-      if (!r)
-        return -1;
-      return r->getInt(0) != 0;
-    };
-    if (!mergeSort(order, less))
-      return nullptr;
-    for (size_t k = 0; k < operands.size(); ++k)
-      for (int64_t i = 0; i < length; ++i)
-        results[k]->copyElement(base + i * stride, *operands[k],
-                                base + order[i] * stride);
-    nextIndex(index, outerShape);
-  }
-  return packResults(op, results);
-}
-
-LiteralRef topKHandler(ExecContext &ctx, Operation *op,
-                       ArrayRef<LiteralRef> operands) {
-  auto topk = cast<hlo::TopKOp>(op);
-  const Literal &in = *operands[0];
-  auto tuple = dyn_cast<TupleType>(op->getResult(0).getType());
-  if (!tuple || tuple.size() != 2 || in.getRank() < 1)
-    return ctx.fail(op, "topk returns (values, indices)");
-  int64_t k = topk.getK();
-  bool largest = topk.getLargest().value_or(true);
-  int64_t length = in.getShape().back();
-  LiteralRef values = Literal::makeArray(cast<RankedTensorType>(tuple.getType(0)));
-  LiteralRef indices =
-      Literal::makeArray(cast<RankedTensorType>(tuple.getType(1)));
-  if (k > length)
-    return ctx.fail(op, "k exceeds the last dimension");
-  int64_t rows = length ? in.getNumElements() / length : 0;
-  std::vector<int64_t> order(length);
-  for (int64_t r = 0; r < rows; ++r) {
-    for (int64_t i = 0; i < length; ++i)
-      order[i] = i;
-    int64_t base = r * length;
-    mergeSort(order, [&](int64_t a, int64_t b) -> int {
-      double x = in.getAsDouble(base + a), y = in.getAsDouble(base + b);
-      if (isFloatKind(in.getKind()))
-        return largest ? orderKey(x) > orderKey(y) : orderKey(x) < orderKey(y);
-      return largest ? x > y : x < y;
-    });
-    for (int64_t i = 0; i < k; ++i) {
-      values->copyElement(r * k + i, in, base + order[i]);
-      indices->setInt(r * k + i, order[i]);
-    }
-  }
-  return Literal::makeTuple({values, indices});
-}
-
 } // namespace
 
 void gshard::sim::registerReductionHandlers(HandlerTable &t) {
   t["hlo.reduce"] = reduceHandler;
   t["hlo.reduce_window"] = reduceWindowHandler;
   t["hlo.select_and_scatter"] = selectAndScatterHandler;
-  t["hlo.sort"] = sortHandler;
-  t["hlo.topk"] = topKHandler;
 }

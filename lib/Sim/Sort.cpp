@@ -1,0 +1,412 @@
+//===- Sort.cpp - sort, topk and native comparators -----------------------===//
+//
+// Part of gshard, under the Apache License v2.0.
+//
+// A comparator of the form `compare(key(p[2k]), key(p[2k+1]))` -- the same
+// expression of the left and of the right elements, compared once -- runs
+// natively: the key of every element is computed once (by the interpreter
+// when `key` is not just the parameter), then elements are compared as
+// native numbers with the compare's direction and type. This covers the
+// plain `compare(p0, p1)` of any direction and type and the total-order
+// keys (bitcast-convert / select tricks) JAX and TensorFlow emit. Other
+// comparators are interpreted per comparison.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Exec.h"
+
+#include "llvm/ADT/DenseMap.h"
+
+#include <cstring>
+#include <limits>
+
+using namespace mlir;
+using namespace gshard;
+using namespace gshard::sim;
+
+//===----------------------------------------------------------------------===//
+// Comparator recognition
+//===----------------------------------------------------------------------===//
+
+static bool sameAttributes(Operation *a, Operation *b) {
+  auto filtered = [](Operation *op) {
+    llvm::SmallVector<NamedAttribute> attrs;
+    for (NamedAttribute attr : op->getAttrs()) {
+      StringRef name = attr.getName().getValue();
+      if (name != "metadata" && name != "sharding" &&
+          name != "frontend_attributes")
+        attrs.push_back(attr);
+    }
+    return attrs;
+  };
+  return filtered(a) == filtered(b);
+}
+
+/// Whether `y` is `x` with every parameter 2k replaced by parameter 2k+1.
+static bool mirrored(Value x, Value y,
+                     llvm::DenseMap<std::pair<Value, Value>, bool> &memo) {
+  auto key = std::make_pair(x, y);
+  if (auto it = memo.find(key); it != memo.end())
+    return it->second;
+  Operation *a = x.getDefiningOp(), *b = y.getDefiningOp();
+  bool result = false;
+  if (!a || !b || a->getNumResults() != 1 || b->getNumResults() != 1 ||
+      a->getName() != b->getName() ||
+      a->getNumOperands() != b->getNumOperands() ||
+      a->getNumRegions() || x.getType() != y.getType()) {
+    result = false;
+  } else if (auto pa = dyn_cast<hlo::ParameterOp>(a)) {
+    int64_t na = pa.getParameterNumber();
+    int64_t nb = cast<hlo::ParameterOp>(b).getParameterNumber();
+    result = na % 2 == 0 && nb == na + 1;
+  } else if (sameAttributes(a, b)) {
+    result = true;
+    for (unsigned i = 0; i < a->getNumOperands() && result; ++i)
+      result = mirrored(a->getOperand(i), b->getOperand(i), memo);
+  }
+  memo[key] = result;
+  return result;
+}
+
+NativeComparator
+gshard::sim::recognizeNativeComparator(const CompiledComputation &comp) {
+  NativeComparator result;
+  if (comp.rootSlot < 0)
+    return result;
+  auto compare = dyn_cast<hlo::CompareOp>(comp.ops[comp.rootSlot]);
+  if (!compare)
+    return result;
+  Value x = compare.getOperand(0), y = compare.getOperand(1);
+  llvm::DenseMap<std::pair<Value, Value>, bool> memo;
+  if (!mirrored(x, y, memo))
+    return result;
+  auto type = dyn_cast<RankedTensorType>(x.getType());
+  if (!type || type.getRank() != 0 ||
+      !getElemKind(type.getElementType(), result.keyKind) ||
+      isComplexKind(result.keyKind))
+    return result;
+  result.direction = compare.getDirection();
+  if (auto explicitType = compare.getType())
+    result.type = *explicitType;
+  else if (isFloatKind(result.keyKind))
+    result.type = hlo::ComparisonType::FLOAT;
+  else if (isSignedIntKind(result.keyKind))
+    result.type = hlo::ComparisonType::SIGNED;
+  else
+    result.type = hlo::ComparisonType::UNSIGNED;
+  result.keyBits = getBitWidth(result.keyKind, type.getElementType());
+  if (auto param = dyn_cast<hlo::ParameterOp>(x.getDefiningOp())) {
+    result.keyOperand = param.getParameterNumber() / 2;
+    result.valid = true;
+    return result;
+  }
+  // The key alone: the instructions x depends on, in order.
+  llvm::DenseMap<Operation *, int> slotOf;
+  for (size_t i = 0; i < comp.ops.size(); ++i)
+    slotOf[comp.ops[i]] = i;
+  std::vector<bool> needed(comp.ops.size(), false);
+  llvm::SmallVector<int> work = {slotOf.lookup(x.getDefiningOp())};
+  while (!work.empty()) {
+    int slot = work.pop_back_val();
+    if (needed[slot])
+      continue;
+    needed[slot] = true;
+    for (int operand : comp.operandSlots[slot])
+      work.push_back(operand);
+  }
+  auto key = std::make_shared<CompiledComputation>();
+  key->op = comp.op;
+  key->numParameters = comp.numParameters;
+  std::vector<int> remap(comp.ops.size(), -1);
+  for (size_t i = 0; i < comp.ops.size(); ++i) {
+    if (!needed[i])
+      continue;
+    remap[i] = key->ops.size();
+    key->ops.push_back(comp.ops[i]);
+    key->handlers.push_back(comp.handlers[i]);
+    llvm::SmallVector<int, 4> slots;
+    for (int operand : comp.operandSlots[i])
+      slots.push_back(remap[operand]);
+    key->operandSlots.push_back(slots);
+    key->releaseAfter.emplace_back();
+  }
+  key->rootSlot = remap[slotOf.lookup(x.getDefiningOp())];
+  result.keyFunction = std::move(key);
+  result.valid = true;
+  return result;
+}
+
+static int64_t totalOrderKey(double v) {
+  int64_t bits;
+  std::memcpy(&bits, &v, 8);
+  return bits < 0 ? bits ^ std::numeric_limits<int64_t>::max() : bits;
+}
+
+void NativeKeys::resize(size_t n) {
+  ints.resize(n);
+  floats.resize(n);
+}
+
+void NativeKeys::set(size_t i, const NativeComparator &c, const Literal &lit,
+                     int64_t offset) {
+  if (isFloatKind(c.keyKind)) {
+    double v = lit.getFloat(offset);
+    if (c.type == hlo::ComparisonType::TOTALORDER)
+      ints[i] = totalOrderKey(v);
+    else
+      floats[i] = v;
+    return;
+  }
+  uint64_t bits = lit.getBits(offset);
+  unsigned width = c.keyKind == ElemKind::Pred ? 1 : c.keyBits;
+  if (width < 64) {
+    bits &= (uint64_t(1) << width) - 1;
+    if (c.type == hlo::ComparisonType::SIGNED && (bits >> (width - 1)) & 1)
+      bits |= ~((uint64_t(1) << width) - 1);
+  }
+  ints[i] = static_cast<int64_t>(bits);
+}
+
+template <typename T>
+static bool applyDirection(hlo::ComparisonDirection d, T x, T y) {
+  switch (d) {
+  case hlo::ComparisonDirection::EQ:
+    return x == y;
+  case hlo::ComparisonDirection::NE:
+    return x != y;
+  case hlo::ComparisonDirection::LT:
+    return x < y;
+  case hlo::ComparisonDirection::LE:
+    return x <= y;
+  case hlo::ComparisonDirection::GT:
+    return x > y;
+  case hlo::ComparisonDirection::GE:
+    return x >= y;
+  }
+  return false;
+}
+
+bool NativeKeys::compare(const NativeComparator &c, size_t a,
+                         size_t b) const {
+  if (isFloatKind(c.keyKind) && c.type != hlo::ComparisonType::TOTALORDER)
+    return applyDirection(c.direction, floats[a], floats[b]);
+  if (c.type == hlo::ComparisonType::UNSIGNED)
+    return applyDirection(c.direction, static_cast<uint64_t>(ints[a]),
+                          static_cast<uint64_t>(ints[b]));
+  return applyDirection(c.direction, ints[a], ints[b]);
+}
+
+bool gshard::sim::computeNativeKeys(ExecContext &ctx,
+                                    const NativeComparator &c,
+                                    ArrayRef<LiteralRef> operands,
+                                    ArrayRef<int64_t> offsets,
+                                    NativeKeys &keys) {
+  keys.resize(offsets.size());
+  if (!c.keyFunction) {
+    const Literal &lit = *operands[c.keyOperand];
+    for (size_t i = 0; i < offsets.size(); ++i)
+      keys.set(i, c, lit, offsets[i]);
+    return true;
+  }
+  llvm::SmallVector<LiteralRef, 8> args;
+  for (size_t i = 0; i < offsets.size(); ++i) {
+    args.clear();
+    for (const LiteralRef &operand : operands) {
+      LiteralRef scalar = scalarOf(*operand, offsets[i]);
+      args.push_back(scalar);
+      args.push_back(scalar);
+    }
+    LiteralRef key = ctx.call(*c.keyFunction, args);
+    if (!key)
+      return false;
+    keys.set(i, c, *key, 0);
+  }
+  return true;
+}
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// sort, topk
+//===----------------------------------------------------------------------===//
+
+/// Stable bottom-up merge sort that stays in bounds whatever the comparator
+/// answers (a comparator need not be a strict weak order). `less` may fail.
+template <typename Less>
+bool mergeSort(std::vector<int64_t> &items, Less less) {
+  std::vector<int64_t> buffer(items.size());
+  for (size_t width = 1; width < items.size(); width *= 2) {
+    for (size_t lo = 0; lo < items.size(); lo += 2 * width) {
+      size_t mid = std::min(lo + width, items.size());
+      size_t hi = std::min(lo + 2 * width, items.size());
+      size_t i = lo, j = mid, k = lo;
+      while (i < mid && j < hi) {
+        int r = less(items[j], items[i]);
+        if (r < 0)
+          return false;
+        buffer[k++] = r ? items[j++] : items[i++];
+      }
+      while (i < mid)
+        buffer[k++] = items[i++];
+      while (j < hi)
+        buffer[k++] = items[j++];
+    }
+    items.swap(buffer);
+  }
+  return true;
+}
+
+LiteralRef packResults(Operation *op, std::vector<LiteralRef> results) {
+  if (results.size() == 1 && !isa<TupleType>(op->getResult(0).getType()))
+    return results[0];
+  return Literal::makeTuple(results);
+}
+
+LiteralRef sortHandler(ExecContext &ctx, Operation *op,
+                       ArrayRef<LiteralRef> operands) {
+  auto sort = cast<hlo::SortOp>(op);
+  const CompiledComputation *fn = ctx.lookup(op, sort.getToApplyAttr());
+  if (!fn)
+    return nullptr;
+  if (operands.empty())
+    return ctx.fail(op, "sort needs an operand");
+  const Literal &in0 = *operands[0];
+  if (sort.getDimensions().size() != 1)
+    return ctx.fail(op, "sort needs exactly one dimension");
+  int64_t dim = sort.getDimensions()[0];
+  if (dim < 0 || dim >= in0.getRank())
+    return ctx.fail(op, "sort dimension out of range");
+  int64_t length = in0.getShape()[dim];
+  int64_t stride = in0.getStrides()[dim];
+  NativeComparator native = recognizeNativeComparator(*fn);
+  if (native.valid && fn->numParameters != 2 * operands.size())
+    native.valid = false;
+  std::vector<LiteralRef> results;
+  for (const LiteralRef &operand : operands)
+    results.push_back(operand->clone());
+  // Each slice along `dim` starts at an index with index[dim] == 0.
+  llvm::SmallVector<int64_t> outerShape(in0.getShape());
+  outerShape[dim] = 1;
+  llvm::SmallVector<int64_t> index(in0.getRank(), 0);
+  int64_t slices = in0.getNumElements() / std::max<int64_t>(length, 1);
+  std::vector<int64_t> order(length), offsets(length);
+  NativeKeys keys;
+  for (int64_t s = 0; s < slices && length > 0; ++s) {
+    int64_t base = in0.linearIndex(index);
+    for (int64_t i = 0; i < length; ++i) {
+      order[i] = i;
+      offsets[i] = base + i * stride;
+    }
+    bool sorted;
+    if (native.valid) {
+      if (!computeNativeKeys(ctx, native, operands, offsets, keys))
+        return nullptr;
+      sorted = mergeSort(order, [&](int64_t a, int64_t b) -> int {
+        return keys.compare(native, a, b);
+      });
+    } else {
+      sorted = mergeSort(order, [&](int64_t a, int64_t b) -> int {
+        llvm::SmallVector<LiteralRef, 8> args;
+        for (const LiteralRef &operand : operands) {
+          args.push_back(scalarOf(*operand, offsets[a]));
+          args.push_back(scalarOf(*operand, offsets[b]));
+        }
+        LiteralRef r = ctx.call(*fn, args);
+        if (!r)
+          return -1;
+        return r->getInt(0) != 0;
+      });
+    }
+    if (!sorted)
+      return nullptr;
+    for (size_t k = 0; k < operands.size(); ++k)
+      for (int64_t i = 0; i < length; ++i)
+        results[k]->copyElement(offsets[i], *operands[k], offsets[order[i]]);
+    nextIndex(index, outerShape);
+  }
+  return packResults(op, results);
+}
+
+/// The k largest (or smallest) elements of each row of `in` along its last
+/// dimension, in order, with their indices; ties keep the lower index.
+/// Floats order totally (NaN above +Inf).
+bool topK(const Literal &in, int64_t k, bool largest, Literal &values,
+          Literal &indices) {
+  int64_t length = in.getShape().back();
+  int64_t rows = length ? in.getNumElements() / length : 0;
+  std::vector<int64_t> order(length);
+  NativeComparator c;
+  c.keyKind = in.getKind();
+  c.keyBits = getBitWidth(c.keyKind, in.getElementType());
+  c.direction = largest ? hlo::ComparisonDirection::GT
+                        : hlo::ComparisonDirection::LT;
+  c.type = isFloatKind(c.keyKind)       ? hlo::ComparisonType::TOTALORDER
+           : isSignedIntKind(c.keyKind) ? hlo::ComparisonType::SIGNED
+                                        : hlo::ComparisonType::UNSIGNED;
+  NativeKeys keys;
+  keys.resize(length);
+  for (int64_t r = 0; r < rows; ++r) {
+    int64_t base = r * length;
+    for (int64_t i = 0; i < length; ++i) {
+      order[i] = i;
+      keys.set(i, c, in, base + i);
+    }
+    mergeSort(order, [&](int64_t a, int64_t b) -> int {
+      return keys.compare(c, a, b);
+    });
+    for (int64_t i = 0; i < k; ++i) {
+      values.copyElement(r * k + i, in, base + order[i]);
+      indices.setInt(r * k + i, order[i]);
+    }
+  }
+  return true;
+}
+
+LiteralRef topKHandler(ExecContext &ctx, Operation *op,
+                       ArrayRef<LiteralRef> operands) {
+  auto topk = cast<hlo::TopKOp>(op);
+  const Literal &in = *operands[0];
+  auto tuple = dyn_cast<TupleType>(op->getResult(0).getType());
+  if (!tuple || tuple.size() != 2 || in.getRank() < 1)
+    return ctx.fail(op, "topk returns (values, indices)");
+  int64_t k = topk.getK();
+  LiteralRef values =
+      Literal::makeArray(cast<RankedTensorType>(tuple.getType(0)));
+  LiteralRef indices =
+      Literal::makeArray(cast<RankedTensorType>(tuple.getType(1)));
+  if (k < 0 || k > in.getShape().back())
+    return ctx.fail(op, "k exceeds the last dimension");
+  topK(in, k, topk.getLargest().value_or(true), *values, *indices);
+  return Literal::makeTuple({values, indices});
+}
+
+} // namespace
+
+LiteralRef gshard::sim::runTopKCustomCall(ExecContext &ctx, Operation *op,
+                                          ArrayRef<LiteralRef> operands) {
+  auto tuple = dyn_cast<TupleType>(op->getResult(0).getType());
+  if (operands.size() != 1 || !operands[0]->isArray() || !tuple ||
+      tuple.size() != 2)
+    return ctx.fail(op, "TopK takes one array and returns (values, indices)");
+  const Literal &in = *operands[0];
+  auto valuesType = dyn_cast<RankedTensorType>(tuple.getType(0));
+  auto indicesType = dyn_cast<RankedTensorType>(tuple.getType(1));
+  if (!valuesType || !indicesType || in.getRank() < 1 ||
+      valuesType.getRank() != in.getRank())
+    return ctx.fail(op, "TopK returns (values, indices) of the operand's "
+                        "rank");
+  int64_t k = valuesType.getShape().back();
+  if (k > in.getShape().back())
+    return ctx.fail(op, "TopK's k exceeds the last dimension");
+  LiteralRef values = Literal::makeArray(valuesType);
+  LiteralRef indices = Literal::makeArray(indicesType);
+  if (!values || !indices)
+    return ctx.fail(op, "unsupported element type");
+  topK(in, k, /*largest=*/true, *values, *indices);
+  return Literal::makeTuple({values, indices});
+}
+
+void gshard::sim::registerSortHandlers(HandlerTable &t) {
+  t["hlo.sort"] = sortHandler;
+  t["hlo.topk"] = topKHandler;
+}
