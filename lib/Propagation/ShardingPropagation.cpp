@@ -109,11 +109,8 @@ bool Driver::isEntryRoot(Operation *op) {
 }
 
 int64_t Driver::countNonRootUsers(Operation *op) {
-  int64_t count = 0;
-  for (Operation *user : op->getUsers())
-    if (!isa<hlo::ReturnOp>(user) && !isRoot(user))
-      ++count;
-  return count;
+  // Distinct users, like HLO's user list (add(%x, %x) is one user).
+  return llvm::count_if(getUsers(op), [&](Operation *u) { return !isRoot(u); });
 }
 
 hlo::ComputationOp Driver::lookupComputation(Attribute ref) {
