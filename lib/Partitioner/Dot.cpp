@@ -207,12 +207,10 @@ LogicalResult partitionContraction(Operation *op, Spmd &spmd,
   Value lhsLocal = spmd.reshard(lhs, best.lhs);
   Value rhsLocal = spmd.reshard(rhs, best.rhs);
   if (!best.contractingTiled.empty()) {
-    Value lhsZero = spmd.constantScalar(lhsType.getElementType(), 0);
-    Value rhsZero = spmd.constantScalar(rhsType.getElementType(), 0);
-    lhsLocal = spmd.maskPadding(lhsLocal, best.lhs, lhsType,
-                                spec.lhsContracting, lhsZero);
-    rhsLocal = spmd.maskPadding(rhsLocal, best.rhs, rhsType,
-                                spec.rhsContracting, rhsZero);
+    lhsLocal =
+        spmd.maskPadding(lhsLocal, best.lhs, lhsType, spec.lhsContracting);
+    rhsLocal =
+        spmd.maskPadding(rhsLocal, best.rhs, rhsType, spec.rhsContracting);
   }
   Type localOut = getLocalType(outType, best.out);
   SmallVector<Value> operands{lhsLocal, rhsLocal};

@@ -18,8 +18,6 @@ static LogicalResult partitionElementwise(Operation *op, Spmd &spmd) {
     return partitionReplicated(op, spmd, "non-array elementwise op");
   ShardingAttr result =
       normalizeForTensor(getResultSharding(op), resultType.getRank());
-  if (result.isTiled() && isManualSubgroup(result))
-    return partitionReplicated(op, spmd);
   SmallVector<Value> operands;
   for (Value operand : op->getOperands()) {
     auto type = dyn_cast<RankedTensorType>(operand.getType());

@@ -119,7 +119,7 @@ LogicalResult partitionComputation(ModuleState &state,
       handler = [](Operation *op, Spmd &spmd) {
         return partitionReplicated(op, spmd);
       };
-    if (failed(handler(op, spmd)))
+    if (failed(handler(op, spmd)) || spmd.hadError)
       return failure();
     Value result = op->getResult(0);
     if (!spmd.has(result))
@@ -129,6 +129,8 @@ LogicalResult partitionComputation(ModuleState &state,
     ShardingAttr target = getResultSharding(op);
     if (!sameSharding(pv.global, pv.sharding, target))
       spmd.set(result, spmd.reshardTo(pv, target));
+    if (spmd.hadError)
+      return failure();
   }
   // The root.
   spmd.current = nullptr;
@@ -140,6 +142,8 @@ LogicalResult partitionComputation(ModuleState &state,
   if (!rootSharding)
     rootSharding = ShardingAttr::getReplicated(state.context);
   Value local = spmd.reshard(root, rootSharding);
+  if (spmd.hadError)
+    return failure();
   if (isEntry) {
     Operation *def = local.getDefiningOp();
     bool needsCopy =

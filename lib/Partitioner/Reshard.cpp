@@ -262,8 +262,8 @@ Value Spmd::reshardTensor(Value local, ShardingAttr from, ShardingAttr to,
   bool toManual = to.isManual() || isManualSubgroup(to);
   if (fromManual || toManual) {
     if (!(from.isManual() && to.isManual()))
-      warn("cannot reshard between " + toString(from) + " and " + toString(to) +
-           "; the local value is used as is");
+      error("cannot reshard between " + toString(from) + " and " +
+            toString(to) + " (manual subgroups are not supported)");
     return local;
   }
   if (from.isMaximal()) {

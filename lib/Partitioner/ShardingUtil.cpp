@@ -67,7 +67,7 @@ ShardingAttr normalizeForTensor(ShardingAttr s, int64_t rank) {
       return s;
     s = s.getTupleElements()[0];
   }
-  s = normalizeSharding(s.withoutMetadata());
+  s = canonicalizeSharding(s.withoutMetadata());
   if (s.isTiled() && (rank == 0 || isTriviallyReplicated(s)))
     return ShardingAttr::getReplicated(s.getContext());
   return s;

@@ -186,6 +186,9 @@ public:
 
   /// Emits a warning at the current instruction (once per message).
   void warn(const llvm::Twine &message);
+  /// Emits an error at the current instruction; partitioning then fails.
+  void error(const llvm::Twine &message);
+  bool hadError = false;
 
   //===--- Op creation ----------------------------------------------------===//
 
@@ -234,10 +237,10 @@ public:
   Value lookup(llvm::ArrayRef<int64_t> table);
 
   /// `local` (a shard of `global` by `s`) with every element past the
-  /// global bound along `dims` replaced by `fill` (a scalar). Dims that are
-  /// not padded are skipped; returns `local` if none is.
+  /// global bound along `dims` replaced by `fill` (a scalar; zero if null).
+  /// Dims that are not padded are skipped; returns `local` if none is.
   Value maskPadding(Value local, ShardingAttr s, RankedTensorType global,
-                    llvm::ArrayRef<int64_t> dims, Value fill);
+                    llvm::ArrayRef<int64_t> dims, Value fill = {});
 
   //===--- Collectives (recorded) -----------------------------------------===//
 

@@ -136,6 +136,14 @@ void Spmd::warn(const Twine &message) {
   emitWarning(loc()) << text;
 }
 
+void Spmd::error(const Twine &message) {
+  if (!hadError)
+    emitError(loc()) << "cannot partition '"
+                     << (current ? hlo::getHloOpcode(current) : "root")
+                     << "': " << message;
+  hadError = true;
+}
+
 static Location helperLoc(MLIRContext *context, Location base,
                           StringRef opName) {
   std::string name = opName.drop_front(4).str();
@@ -478,6 +486,8 @@ Value Spmd::maskPadding(Value local, ShardingAttr s, RankedTensorType global,
   }
   if (!mask)
     return local;
+  if (!fill)
+    fill = constantScalar(localType.getElementType(), 0);
   return select(mask, local, broadcastScalar(fill, localType));
 }
 
