@@ -38,6 +38,7 @@ void registerControlFlowHandlers(HandlerTable &table);
 void registerCollectiveHandlers(HandlerTable &table);
 void registerMiscHandlers(HandlerTable &table);
 void registerSortHandlers(HandlerTable &table);
+void registerFeedHandlers(HandlerTable &table);
 
 /// A computation prepared for execution: its instructions in order, their
 /// handlers, operand slots and the values that die after each instruction.
@@ -98,6 +99,8 @@ public:
   /// How often each collective has executed on this device (matching key).
   llvm::DenseMap<mlir::Operation *, int64_t> occurrences;
   uint64_t rngCounter = 0;
+  /// How many infeeds this device has executed (selects the data stream).
+  uint64_t infeedCounter = 0;
   std::string error;
 };
 
@@ -176,13 +179,18 @@ NativeComparator recognizeNativeComparator(const CompiledComputation &comp);
 struct NativeKeys {
   std::vector<int64_t> ints;
   std::vector<double> floats;
-  void resize(size_t n);
+  /// Room for n keys (only the vector the comparator uses).
+  void resize(const NativeComparator &c, size_t n);
   /// Key i from element `offset` of `lit` (of the key's type).
   void set(size_t i, const NativeComparator &c, const Literal &lit,
            int64_t offset);
   /// compare(key a, key b).
   bool compare(const NativeComparator &c, size_t a, size_t b) const;
 };
+/// compare(a, b) of elements a and b of `lit` for a comparator whose key
+/// is the operand itself (no keyFunction).
+bool compareElements(const NativeComparator &c, const Literal &lit,
+                     int64_t a, int64_t b);
 /// The keys of the elements at `offsets` of `operands`.
 bool computeNativeKeys(ExecContext &ctx, const NativeComparator &c,
                        llvm::ArrayRef<LiteralRef> operands,

@@ -95,6 +95,7 @@ static const HandlerTable &getHandlerTable() {
     registerCollectiveHandlers(t);
     registerMiscHandlers(t);
     registerSortHandlers(t);
+    registerFeedHandlers(t);
     return t;
   }();
   return table;

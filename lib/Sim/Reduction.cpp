@@ -16,6 +16,7 @@
 #include "llvm/ADT/TypeSwitch.h"
 
 #include <cmath>
+#include <optional>
 
 using namespace mlir;
 using namespace gshard;
@@ -427,19 +428,19 @@ LiteralRef reduceWindowHandler(ExecContext &ctx, Operation *op,
       reducer.isFast() && combinerFits(reducer.getCombiner(), in0.getKind());
   llvm::SmallVector<int64_t> o(outShape.size(), 0), w(outShape.size(), 0);
   llvm::SmallVector<LiteralRef, 4> values(numInputs);
-  for (int64_t oi = 0, n = results[0]->getNumElements(); oi < n; ++oi) {
+  int64_t outCount = results[0]->getNumElements();
+  std::optional<Accumulators> fastAcc;
+  if (fast)
+    fastAcc.emplace(reducer.getCombiner(), *operands[1], outCount);
+  for (int64_t oi = 0; oi < outCount; ++oi) {
     std::fill(w.begin(), w.end(), 0);
     if (fast) {
-      Accumulators acc(reducer.getCombiner(), *operands[1], 1);
       for (int64_t wi = 0; wi < windowCount; ++wi) {
         int64_t offset = wp.tap(o, w, in0.getShape(), inStrides);
         if (offset >= 0)
-          acc.add(0, in0, offset);
+          fastAcc->add(oi, in0, offset);
         nextIndex(w, wp.size);
       }
-      LiteralRef one = Literal::makeArray(in0.getElementType(), {});
-      acc.store(*one);
-      results[0]->copyElement(oi, *one, 0);
     } else {
       llvm::SmallVector<LiteralRef, 4> acc;
       for (size_t k = 0; k < numInputs; ++k)
@@ -459,6 +460,8 @@ LiteralRef reduceWindowHandler(ExecContext &ctx, Operation *op,
     }
     nextIndex(o, outShape);
   }
+  if (fast)
+    fastAcc->store(*results[0]);
   return packResults(op, results);
 }
 
@@ -500,15 +503,21 @@ LiteralRef selectAndScatterHandler(ExecContext &ctx, Operation *op,
   // keys of the operand's elements.
   NativeComparator native = recognizeNativeComparator(*select);
   NativeKeys keys;
-  if (native.valid && select->numParameters == 2) {
+  if (native.valid && select->numParameters == 2 && native.keyFunction) {
     std::vector<int64_t> offsets(operand.getNumElements());
     for (size_t i = 0; i < offsets.size(); ++i)
       offsets[i] = i;
     if (!computeNativeKeys(ctx, native, {operands[0]}, offsets, keys))
       return nullptr;
-  } else {
+  } else if (!native.valid || select->numParameters != 2) {
     native.valid = false;
   }
+  // With the operand itself as the key, compare its elements directly.
+  auto keep = [&](int64_t a, int64_t b) {
+    if (native.keyFunction)
+      return keys.compare(native, a, b);
+    return compareElements(native, operand, a, b);
+  };
   Combiner scatterCombiner = recognizeCombiner(*scatter);
   bool fastScatter = combinerFits(scatterCombiner, out->getKind());
   llvm::SmallVector<int64_t> s(source.getRank(), 0), w(source.getRank(), 0);
@@ -525,7 +534,7 @@ LiteralRef selectAndScatterHandler(ExecContext &ctx, Operation *op,
         continue;
       }
       if (native.valid) {
-        if (!keys.compare(native, selected, offset))
+        if (!keep(selected, offset))
           selected = offset;
         continue;
       }

@@ -142,19 +142,23 @@ static int64_t totalOrderKey(double v) {
   return bits < 0 ? bits ^ std::numeric_limits<int64_t>::max() : bits;
 }
 
-void NativeKeys::resize(size_t n) {
-  ints.resize(n);
-  floats.resize(n);
+void NativeKeys::resize(const NativeComparator &c, size_t n) {
+  if (isFloatKind(c.keyKind) && c.type != hlo::ComparisonType::TOTALORDER)
+    floats.resize(n);
+  else
+    ints.resize(n);
 }
 
-void NativeKeys::set(size_t i, const NativeComparator &c, const Literal &lit,
-                     int64_t offset) {
+/// The key of element `offset` of `lit`: an integer (total-order floats,
+/// integers extended by the compare type) or an IEEE double.
+static void keyOf(const NativeComparator &c, const Literal &lit,
+                  int64_t offset, int64_t &intKey, double &floatKey) {
   if (isFloatKind(c.keyKind)) {
     double v = lit.getFloat(offset);
     if (c.type == hlo::ComparisonType::TOTALORDER)
-      ints[i] = totalOrderKey(v);
+      intKey = totalOrderKey(v);
     else
-      floats[i] = v;
+      floatKey = v;
     return;
   }
   uint64_t bits = lit.getBits(offset);
@@ -164,7 +168,18 @@ void NativeKeys::set(size_t i, const NativeComparator &c, const Literal &lit,
     if (c.type == hlo::ComparisonType::SIGNED && (bits >> (width - 1)) & 1)
       bits |= ~((uint64_t(1) << width) - 1);
   }
-  ints[i] = static_cast<int64_t>(bits);
+  intKey = static_cast<int64_t>(bits);
+}
+
+void NativeKeys::set(size_t i, const NativeComparator &c, const Literal &lit,
+                     int64_t offset) {
+  int64_t intKey = 0;
+  double floatKey = 0;
+  keyOf(c, lit, offset, intKey, floatKey);
+  if (!floats.empty())
+    floats[i] = floatKey;
+  else
+    ints[i] = intKey;
 }
 
 template <typename T>
@@ -196,12 +211,26 @@ bool NativeKeys::compare(const NativeComparator &c, size_t a,
   return applyDirection(c.direction, ints[a], ints[b]);
 }
 
+bool gshard::sim::compareElements(const NativeComparator &c,
+                                  const Literal &lit, int64_t a, int64_t b) {
+  int64_t ia = 0, ib = 0;
+  double fa = 0, fb = 0;
+  keyOf(c, lit, a, ia, fa);
+  keyOf(c, lit, b, ib, fb);
+  if (isFloatKind(c.keyKind) && c.type != hlo::ComparisonType::TOTALORDER)
+    return applyDirection(c.direction, fa, fb);
+  if (c.type == hlo::ComparisonType::UNSIGNED)
+    return applyDirection(c.direction, static_cast<uint64_t>(ia),
+                          static_cast<uint64_t>(ib));
+  return applyDirection(c.direction, ia, ib);
+}
+
 bool gshard::sim::computeNativeKeys(ExecContext &ctx,
                                     const NativeComparator &c,
                                     ArrayRef<LiteralRef> operands,
                                     ArrayRef<int64_t> offsets,
                                     NativeKeys &keys) {
-  keys.resize(offsets.size());
+  keys.resize(c, offsets.size());
   if (!c.keyFunction) {
     const Literal &lit = *operands[c.keyOperand];
     for (size_t i = 0; i < offsets.size(); ++i)
@@ -344,7 +373,7 @@ bool topK(const Literal &in, int64_t k, bool largest, Literal &values,
            : isSignedIntKind(c.keyKind) ? hlo::ComparisonType::SIGNED
                                         : hlo::ComparisonType::UNSIGNED;
   NativeKeys keys;
-  keys.resize(length);
+  keys.resize(c, length);
   for (int64_t r = 0; r < rows; ++r) {
     int64_t base = r * length;
     for (int64_t i = 0; i < length; ++i) {
