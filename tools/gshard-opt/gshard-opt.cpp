@@ -76,10 +76,10 @@ llvm::cl::opt<InputKind> inputKind(
                    "binary xla.HloModuleProto or xla.HloProto")),
     llvm::cl::cat(toolCategory));
 
-llvm::cl::opt<bool> partition(
-    "partition",
-    llvm::cl::desc("Run SPMD partitioning (gshard-partition)"),
-    llvm::cl::init(false), llvm::cl::cat(toolCategory));
+llvm::cl::opt<bool>
+    partition("partition",
+              llvm::cl::desc("Run SPMD partitioning (gshard-partition)"),
+              llvm::cl::init(false), llvm::cl::cat(toolCategory));
 
 llvm::cl::opt<int64_t> numPartitions(
     "num-partitions",
@@ -136,7 +136,10 @@ int main(int argc, char **argv) {
   llvm::cl::HideUnrelatedOptions({&toolCategory, &llvm::getColorCategory()});
   if (!llvm::cl::ParseCommandLineOptions(
           argc, argv,
-          "gshard-opt: parse, verify, transform and print HLO modules\n",
+          "gshard-opt: parse, verify, transform and print HLO modules\n\n"
+          "  MLIR's pass-manager and printing options (--pass-pipeline=...,\n"
+          "  --mlir-print-ir-after-all, --mlir-print-debuginfo, ...) also\n"
+          "  work; --help-hidden lists them.\n",
           &llvm::errs()))
     return kExitBadInput;
 
@@ -144,6 +147,9 @@ int main(int argc, char **argv) {
   gshard::registerAllDialects(registry);
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
+  // Diagnostics name the instruction by file:line:col; a dump of the op in
+  // generic MLIR form would only repeat it less readably.
+  context.printOpOnDiagnostic(false);
 
   std::string errorMessage;
   std::unique_ptr<llvm::MemoryBuffer> input =
