@@ -395,12 +395,18 @@ LiteralRef customCallHandler(ExecContext &ctx, Operation *op,
     llvm::SmallVector<int64_t> start, size;
     if (!boxes.isValid())
       return ctx.fail(op, boxes.getError());
-    if (boxes.getTileShape() != type.getShape())
-      return ctx.fail(op, "the result shape is not the operand sharding's "
-                          "tile shape");
-    if (!boxes.getBox(device, start, size))
+    auto tile = boxes.getTileIndex(device);
+    if (!tile)
       return ctx.fail(op, "the operand's sharding names no tile for device " +
                               Twine(device));
+    // Tiles of the result's shape (nested manual subgroups may already have
+    // cut the operand).
+    for (int64_t d = 0; d < x.getRank(); ++d) {
+      int64_t s = (*tile)[d] * type.getDimSize(d);
+      start.push_back(std::min(s, x.getShape()[d]));
+      size.push_back(std::max<int64_t>(
+          0, std::min(type.getDimSize(d), x.getShape()[d] - s)));
+    }
     LiteralRef out = Literal::makeArray(type);
     llvm::SmallVector<int64_t> zero(x.getRank(), 0);
     copyBox(x, start, *out, zero, size);
@@ -425,12 +431,19 @@ LiteralRef customCallHandler(ExecContext &ctx, Operation *op,
     }
     llvm::SmallVector<int64_t> start, size;
     for (int64_t p = 0; p < P; ++p) {
-      if (!boxes.getBox(p, start, size))
+      auto tile = boxes.getTileIndex(p);
+      if (!tile)
         continue;
+      // Tiles of the operand's shape (within a manual subgroup the operand
+      // can be smaller than the sharding's tile).
       const Literal &shard = *contributions[p][0];
-      if (shard.getShape() != boxes.getTileShape()) {
-        error = "the operand is not the sharding's tile shape";
-        return false;
+      start.clear();
+      size.clear();
+      for (int64_t d = 0; d < type.getRank(); ++d) {
+        int64_t s = (*tile)[d] * shard.getShape()[d];
+        start.push_back(std::min(s, type.getDimSize(d)));
+        size.push_back(std::max<int64_t>(
+            0, std::min(shard.getShape()[d], type.getDimSize(d) - s)));
       }
       llvm::SmallVector<int64_t> zero(type.getRank(), 0);
       copyBox(shard, zero, *full, start, size);

@@ -24,6 +24,16 @@ TileBoxes::TileBoxes(hlo::ShardingAttr sharding, llvm::ArrayRef<int64_t> shape)
   tileCounts = getTilesPerDim(sharding, shape.size());
 }
 
+std::optional<llvm::SmallVector<int64_t>>
+TileBoxes::getTileIndex(int64_t device) const {
+  if (!isValid())
+    return std::nullopt;
+  std::optional<llvm::SmallVector<int64_t>> index = assignment.indexOf(device);
+  if (index)
+    index->resize(shape.size());
+  return index;
+}
+
 bool TileBoxes::getBox(int64_t device, llvm::SmallVectorImpl<int64_t> &start,
                        llvm::SmallVectorImpl<int64_t> &size) const {
   if (!isValid())

@@ -320,6 +320,85 @@ ENTRY %main () -> s32[] {
   EXPECT_EQ(results[3], "s32[] 3");
 }
 
+TEST_F(SimTest, SortWithNativeComparators) {
+  // compare(p0, p1) with GE, unsigned keys, and a mirrored key expression
+  // (negation) all agree with the interpreted meaning.
+  auto sortWith = [&](llvm::StringRef type, llvm::StringRef values,
+                      llvm::StringRef keyOps, llvm::StringRef direction) {
+    std::string text = R"(
+HloModule m
+%cmp (a: T[], b: T[]) -> pred[] {
+  %a = T[] parameter(0)
+  %b = T[] parameter(1)
+  KEYS
+  ROOT %r = pred[] compare(%ka, %kb), direction=DIR
+}
+ENTRY %main () -> T[5] {
+  %k = T[5] constant({VALUES})
+  ROOT %s = T[5] sort(%k), dimensions={0}, to_apply=%cmp
+}
+)";
+    auto replace = [&](llvm::StringRef from, llvm::StringRef to) {
+      for (size_t at; (at = text.find(from.str())) != std::string::npos;)
+        text.replace(at, from.size(), to.str());
+    };
+    replace("KEYS", keyOps);
+    replace("VALUES", values);
+    replace("DIR", direction);
+    replace("T[", (type + "[").str());
+    return run(text);
+  };
+  EXPECT_EQ(sortWith("s32", "3,-1,2,-1,0",
+                     "%ka = s32[] copy(%a)\n  %kb = s32[] copy(%b)", "GT"),
+            "s32[5] {3, 2, 0, -1, -1}");
+  EXPECT_EQ(sortWith("u8", "3,200,2,1,0",
+                     "%ka = u8[] copy(%a)\n  %kb = u8[] copy(%b)", "LT"),
+            "u8[5] {0, 1, 2, 3, 200}");
+  EXPECT_EQ(sortWith("f32", "0.5,-2,1,3,-1",
+                     "%ka = f32[] negate(%a)\n  %kb = f32[] negate(%b)",
+                     "LT"),
+            "f32[5] {3, 1, 0.5, -1, -2}");
+  // LE is no strict order; the stable merge sort still orders the keys.
+  EXPECT_EQ(sortWith("s32", "3,1,2,5,4",
+                     "%ka = s32[] copy(%a)\n  %kb = s32[] copy(%b)", "LE"),
+            "s32[5] {1, 2, 3, 4, 5}");
+}
+
+TEST_F(SimTest, TopKCustomCallAndFft) {
+  EXPECT_EQ(run(module(R"(
+  %a = f32[2,4] constant({{1,4,2,3},{0,-1,5,5}})
+  ROOT %r = (f32[2,2], s32[2,2]) custom-call(%a), custom_call_target="TopK")")),
+            "(f32[2,2] {{4, 3}, {5, 5}}, s32[2,2] {{1, 3}, {2, 3}})");
+  EXPECT_EQ(run(module(R"(
+  %a = c64[4] constant({(1,0), (0,0), (0,0), (0,0)})
+  ROOT %r = c64[4] fft(%a), fft_type=FFT, fft_length={4})")),
+            "c64[4] {(1, 0), (1, 0), (1, 0), (1, 0)}");
+  EXPECT_EQ(run(module(R"(
+  %a = f32[4] constant({1, 2, 3, 4})
+  %f = c64[3] fft(%a), fft_type=RFFT, fft_length={4}
+  ROOT %r = f32[4] fft(%f), fft_type=IRFFT, fft_length={4})")),
+            "f32[4] {1, 2, 3, 4}");
+}
+
+TEST_F(SimTest, InfeedIsDeterministicOutfeedReturnsAToken) {
+  const char *text = R"(
+HloModule m
+ENTRY %main () -> (f32[3], token[]) {
+  %t = token[] after-all()
+  %in = (f32[3], token[]) infeed(%t)
+  %d = f32[3] get-tuple-element(%in), index=0
+  %t2 = token[] get-tuple-element(%in), index=1
+  %o = token[] outfeed(%d, %t2)
+  ROOT %r = (f32[3], token[]) tuple(%d, %o)
+}
+)";
+  std::vector<std::string> devices = runAll(text, 2);
+  ASSERT_EQ(devices.size(), 2u);
+  EXPECT_EQ(devices[0], devices[1]);
+  EXPECT_EQ(run(text), devices[0]);
+  EXPECT_NE(devices[0].find("token"), std::string::npos) << devices[0];
+}
+
 TEST_F(SimTest, UnsupportedOpsAreReported) {
   std::string error = runError(R"(
 HloModule m

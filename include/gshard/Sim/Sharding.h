@@ -18,6 +18,7 @@
 
 #include "llvm/ADT/SmallVector.h"
 
+#include <optional>
 #include <string>
 
 namespace gshard::sim {
@@ -41,6 +42,9 @@ public:
   /// last tiles of an uneven dimension). False if the device holds no tile.
   bool getBox(int64_t device, llvm::SmallVectorImpl<int64_t> &start,
               llvm::SmallVectorImpl<int64_t> &size) const;
+
+  /// `device`'s tile index along each dimension, if it holds a tile.
+  std::optional<llvm::SmallVector<int64_t>> getTileIndex(int64_t device) const;
 
 private:
   TileAssignment assignment;
