@@ -93,8 +93,8 @@ static int64_t findIndexBound(Value value, int depth = 0) {
     Operation *user = use.getOwner();
     unsigned n = use.getOperandNumber();
     if (isa<hlo::ConvertOp, hlo::ReshapeOp, hlo::BroadcastOp, hlo::CopyOp,
-            hlo::BitcastOp, hlo::TransposeOp, hlo::SliceOp,
-            hlo::ConcatenateOp>(user)) {
+            hlo::BitcastOp, hlo::TransposeOp, hlo::SliceOp, hlo::ConcatenateOp>(
+            user)) {
       tighten(findIndexBound(user->getResult(0), depth + 1));
       continue;
     }
@@ -105,8 +105,8 @@ static int64_t findIndexBound(Value value, int depth = 0) {
     if (auto gather = dyn_cast<hlo::GatherOp>(user)) {
       if (n == 1)
         for (int64_t d : gather.getStartIndexMap())
-          tighten(dimOf(gather.getOperand(), d) -
-                  gather.getSliceSizes()[d] + 1);
+          tighten(dimOf(gather.getOperand(), d) - gather.getSliceSizes()[d] +
+                  1);
     } else if (auto scatter = dyn_cast<hlo::ScatterOp>(user)) {
       size_t numInputs = (scatter->getNumOperands() - 1) / 2;
       if (n == numInputs)
@@ -118,8 +118,8 @@ static int64_t findIndexBound(Value value, int depth = 0) {
                 ds.getDynamicSliceSizes()[n - 1] + 1);
     } else if (auto dus = dyn_cast<hlo::DynamicUpdateSliceOp>(user)) {
       if (n >= 2)
-        tighten(dimOf(dus.getOperand(), n - 2) -
-                dimOf(dus.getUpdate(), n - 2) + 1);
+        tighten(dimOf(dus.getOperand(), n - 2) - dimOf(dus.getUpdate(), n - 2) +
+                1);
     }
   }
   return bound;
@@ -225,8 +225,8 @@ LiteralRef gshard::sim::shardValue(const LiteralRef &global,
       std::string text;
       llvm::raw_string_ostream os(text);
       os << "partitioned parameter dimension " << d << " is "
-         << local.getDimSize(d) << " but its sharding gives shards of "
-         << shard << " (global " << global->getShape()[d] << " over "
+         << local.getDimSize(d) << " but its sharding gives shards of " << shard
+         << " (global " << global->getShape()[d] << " over "
          << boxes.getTileCounts()[d] << " tiles)";
       error = os.str();
       return nullptr;
@@ -328,7 +328,8 @@ static void compareLeaf(const Literal &expected, const Literal &actual,
     llvm::raw_string_ostream os(result.shape);
     printHloShape(os, expected.getType(expected.getElementType().getContext()));
   }
-  if (!actual.isArray() || actual.getElementType() != expected.getElementType() ||
+  if (!actual.isArray() ||
+      actual.getElementType() != expected.getElementType() ||
       actual.getShape() != expected.getShape()) {
     result.match = false;
     std::string got;
@@ -437,8 +438,8 @@ gshard::sim::compareValues(const Literal &expected, const Literal &actual,
 //===----------------------------------------------------------------------===//
 
 int64_t gshard::sim::getHeaderInt(ModuleOp module, StringRef key) {
-  auto header = module->getAttrOfType<DictionaryAttr>(
-      hlo::module_attrs::kHeader);
+  auto header =
+      module->getAttrOfType<DictionaryAttr>(hlo::module_attrs::kHeader);
   if (!header)
     return 0;
   if (auto value = header.getAs<IntegerAttr>(key))

@@ -3,10 +3,11 @@
 // Part of gshard, under the Apache License v2.0.
 //
 // Participants follow XLA's CollectiveOpGroupMode:
-//   no channel_id                         -> groups of replica ids (cross-replica)
-//   channel_id, use_global_device_ids unset -> groups of partition ids
-//   channel_id, use_global_device_ids=false -> replica groups x all partitions
-//   use_global_device_ids=true            -> groups of global device ids
+//   no channel_id                         -> groups of replica ids
+//   (cross-replica) channel_id, use_global_device_ids unset -> groups of
+//   partition ids channel_id, use_global_device_ids=false -> replica groups x
+//   all partitions use_global_device_ids=true            -> groups of global
+//   device ids
 // (global id = replica * num_partitions + partition). Empty replica groups
 // mean one group of everybody. Results are combined in group order.
 //
@@ -166,7 +167,8 @@ LiteralRef allReduceLike(ExecContext &ctx, Operation *op,
     if (scatter && (scatterDim >= operand->getRank() ||
                     operand->getShape()[scatterDim] % count))
       return ctx.fail(op, "scatter dimension is not divisible by the group "
-                          "size " + Twine(count));
+                          "size " +
+                              Twine(count));
   ExecContext *combiner = &ctx;
   auto combine = [&, combiner](ArrayRef<Values> contributions,
                                std::vector<Values> &results,
@@ -254,10 +256,12 @@ LiteralRef allToAllHandler(ExecContext &ctx, Operation *op,
       if (dim < 0 || dim >= operand->getRank() ||
           operand->getShape()[dim] % count)
         return ctx.fail(op, "all-to-all split dimension is not divisible by "
-                            "the group size " + Twine(count));
+                            "the group size " +
+                                Twine(count));
   } else if (operands.size() != count) {
     return ctx.fail(op, "tuple all-to-all needs one operand per participant "
-                        "(" + Twine(count) + ")");
+                        "(" +
+                            Twine(count) + ")");
   }
   auto combine = [&](ArrayRef<Values> contributions,
                      std::vector<Values> &results, std::string &error) {
@@ -374,8 +378,7 @@ LiteralRef customCallHandler(ExecContext &ctx, Operation *op,
       operands.size() == 1 && operands[0]->matchesType(resultType))
     return operands[0];
   if (target != "SPMDFullToShardShape" && target != "SPMDShardToFullShape")
-    return ctx.unsupported(op, "unknown custom-call target \"" + target +
-                                   "\"");
+    return ctx.unsupported(op, "unknown custom-call target \"" + target + "\"");
   if (operands.size() != 1 || !operands[0]->isArray())
     return ctx.fail(op, target + " takes one array");
   const Literal &x = *operands[0];

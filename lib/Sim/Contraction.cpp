@@ -25,8 +25,7 @@ namespace {
 /// (canonical dim j is `lit`'s dimension `order[j]`): i counts canonical
 /// positions, offset is the row-major offset into `lit`.
 template <typename F>
-static void forEachPermuted(const Literal &lit, ArrayRef<int64_t> order,
-                            F f) {
+static void forEachPermuted(const Literal &lit, ArrayRef<int64_t> order, F f) {
   int64_t count = lit.getNumElements();
   if (count == 0)
     return;
@@ -58,8 +57,7 @@ static void forEachPermuted(const Literal &lit, ArrayRef<int64_t> order,
   }
 }
 
-template <typename E>
-static const E *typedData(const Literal &lit) {
+template <typename E> static const E *typedData(const Literal &lit) {
   return reinterpret_cast<const E *>(lit.data());
 }
 
@@ -83,15 +81,13 @@ std::vector<T> toCanonical(const Literal &lit, ArrayRef<int64_t> order) {
     }
     case ElemKind::BF16: {
       const uint16_t *p = typedData<uint16_t>(lit);
-      forEachPermuted(lit, order, [&](int64_t i, int64_t j) {
-        o[i] = bf16ToFloat(p[j]);
-      });
+      forEachPermuted(lit, order,
+                      [&](int64_t i, int64_t j) { o[i] = bf16ToFloat(p[j]); });
       return out;
     }
     default:
-      forEachPermuted(lit, order, [&](int64_t i, int64_t j) {
-        o[i] = lit.getAsDouble(j);
-      });
+      forEachPermuted(lit, order,
+                      [&](int64_t i, int64_t j) { o[i] = lit.getAsDouble(j); });
       return out;
     }
   } else if constexpr (std::is_same_v<T, uint64_t>) {
@@ -99,9 +95,8 @@ std::vector<T> toCanonical(const Literal &lit, ArrayRef<int64_t> order) {
       o[i] = static_cast<uint64_t>(lit.getInt(j));
     });
   } else {
-    forEachPermuted(lit, order, [&](int64_t i, int64_t j) {
-      o[i] = lit.getComplex(j);
-    });
+    forEachPermuted(lit, order,
+                    [&](int64_t i, int64_t j) { o[i] = lit.getComplex(j); });
   }
   return out;
 }
@@ -183,8 +178,9 @@ static inline void gemmKernel(const T *A, int64_t lda, const T *B, T *C,
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
 __attribute__((target_clones("avx2", "default")))
 #endif
-static void gemmDouble(const double *A, int64_t lda, const double *B,
-                       double *C, int64_t m, int64_t k, int64_t n) {
+static void
+gemmDouble(const double *A, int64_t lda, const double *B, double *C, int64_t m,
+           int64_t k, int64_t n) {
   gemmKernel(A, lda, B, C, m, k, n);
 }
 
@@ -204,8 +200,8 @@ void batchedMatmul(const std::vector<T> &a, const std::vector<T> &b,
                    std::vector<T> &c, int64_t batch, int64_t m, int64_t k,
                    int64_t n) {
   for (int64_t p = 0; p < batch; ++p)
-    gemm(a.data() + p * m * k, k, b.data() + p * k * n, c.data() + p * m * n,
-         m, k, n);
+    gemm(a.data() + p * m * k, k, b.data() + p * k * n, c.data() + p * m * n, m,
+         k, n);
 }
 
 LiteralRef dotHandler(ExecContext &ctx, Operation *op,
@@ -263,8 +259,8 @@ LiteralRef dotHandler(ExecContext &ctx, Operation *op,
     std::vector<std::complex<double>> c(batch * m * n);
     batchedMatmul(a, b, c, batch, m, k, n);
     fromCanonical(c, outOrder, *out);
-  } else if (isIntegralKind(out->getKind()) &&
-             isIntegralKind(lhs.getKind()) && isIntegralKind(rhs.getKind())) {
+  } else if (isIntegralKind(out->getKind()) && isIntegralKind(lhs.getKind()) &&
+             isIntegralKind(rhs.getKind())) {
     auto a = toCanonical<uint64_t>(lhs, lOrder);
     auto b = toCanonical<uint64_t>(rhs, rOrder);
     std::vector<uint64_t> c(batch * m * n);
@@ -324,9 +320,8 @@ LiteralRef convolutionHandler(ExecContext &ctx, Operation *op,
   int64_t KI = rhs.getShape()[dn.getKernelInputFeature()];
   int64_t KO = rhs.getShape()[dn.getKernelOutputFeature()];
   int64_t OB = out->getShape()[dn.getOutputBatch()];
-  if (fgc < 1 || bgc < 1 || IF != KI * fgc || KO % fgc || KO % bgc ||
-      B % bgc || OB != B / bgc ||
-      out->getShape()[dn.getOutputFeature()] != KO)
+  if (fgc < 1 || bgc < 1 || IF != KI * fgc || KO % fgc || KO % bgc || B % bgc ||
+      OB != B / bgc || out->getShape()[dn.getOutputFeature()] != KO)
     return ctx.fail(op, "convolution feature/batch group counts do not fit "
                         "the operand shapes");
   int64_t groups = std::max(fgc, bgc);
@@ -363,9 +358,8 @@ LiteralRef convolutionHandler(ExecContext &ctx, Operation *op,
   // position are gathered into a row of `patch` (zeros on padding and
   // dilation holes), then patch x kernel is one GEMM per group.
   int64_t patchCols = kCount * KI;
-  int64_t chunk = std::clamp<int64_t>((int64_t(1) << 18) /
-                                          std::max<int64_t>(patchCols, 1),
-                                      1, 256);
+  int64_t chunk = std::clamp<int64_t>(
+      (int64_t(1) << 18) / std::max<int64_t>(patchCols, 1), 1, 256);
   // Per group, the kernel as a [kCount * KI, groupOut] matrix.
   std::vector<std::vector<double>> groupKernels;
   if (groups > 1) {
@@ -429,13 +423,12 @@ LiteralRef convolutionHandler(ExecContext &ctx, Operation *op,
           }
         }
         std::fill_n(tmp.begin(), rows * groupOut, 0.0);
-        const double *kernel =
-            groups > 1 ? groupKernels[g].data() : w.data();
+        const double *kernel = groups > 1 ? groupKernels[g].data() : w.data();
         gemm(patch.data(), patchCols, kernel, tmp.data(), rows, patchCols,
              groupOut);
         for (int64_t r = 0; r < rows; ++r) {
-          double *o = c.data() + (ob * outSpatialCount + os0 + r) * KO +
-                      g * groupOut;
+          double *o =
+              c.data() + (ob * outSpatialCount + os0 + r) * KO + g * groupOut;
           const double *t = tmp.data() + r * groupOut;
           for (int64_t j = 0; j < groupOut; ++j)
             o[j] += t[j];

@@ -169,8 +169,7 @@ LiteralRef reshapeHandler(ExecContext &ctx, Operation *op,
 /// Major-to-minor physical dimension order of a tensor type's layout.
 llvm::SmallVector<int64_t> physicalOrder(RankedTensorType type) {
   llvm::SmallVector<int64_t> order;
-  if (auto layout =
-          dyn_cast_or_null<hlo::LayoutAttr>(type.getEncoding())) {
+  if (auto layout = dyn_cast_or_null<hlo::LayoutAttr>(type.getEncoding())) {
     ArrayRef<int64_t> m2m = layout.getMinorToMajor();
     if (static_cast<int64_t>(m2m.size()) == type.getRank()) {
       order.assign(m2m.rbegin(), m2m.rend());

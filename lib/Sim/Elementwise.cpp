@@ -210,8 +210,8 @@ LiteralRef unaryHandler(ExecContext &ctx, Operation *op,
     int64_t v = extend(bits, info.width, info.isSigned);
     switch (K) {
     case Unary::Abs:
-      result->setInt(i, info.isSigned && v < 0 ? 0 - static_cast<uint64_t>(v)
-                                               : v);
+      result->setInt(i,
+                     info.isSigned && v < 0 ? 0 - static_cast<uint64_t>(v) : v);
       break;
     case Unary::Negate:
       result->setInt(i, 0 - static_cast<uint64_t>(v));
@@ -224,8 +224,8 @@ LiteralRef unaryHandler(ExecContext &ctx, Operation *op,
       break;
     case Unary::Clz: {
       uint64_t u = static_cast<uint64_t>(extend(bits, info.width, false));
-      int64_t count = u == 0 ? info.width
-                             : llvm::countl_zero(u) - (64 - info.width);
+      int64_t count =
+          u == 0 ? info.width : llvm::countl_zero(u) - (64 - info.width);
       result->setInt(i, count);
       break;
     }
@@ -332,8 +332,8 @@ int64_t binaryInt(Binary kind, int64_t a, int64_t b, IntInfo info) {
     if (b == 0)
       return -1;
     if (info.isSigned) {
-      int64_t minValue = extend(uint64_t(1) << (info.width - 1), info.width,
-                                true);
+      int64_t minValue =
+          extend(uint64_t(1) << (info.width - 1), info.width, true);
       if (a == minValue && b == -1)
         return a;
       return a / b;
@@ -444,7 +444,8 @@ int64_t totalOrderKey(double value) {
   return bits < 0 ? bits ^ std::numeric_limits<int64_t>::max() : bits;
 }
 
-template <typename T> bool applyDirection(hlo::ComparisonDirection d, T a, T b) {
+template <typename T>
+bool applyDirection(hlo::ComparisonDirection d, T a, T b) {
   switch (d) {
   case hlo::ComparisonDirection::EQ:
     return a == b;
@@ -494,9 +495,9 @@ LiteralRef compareHandler(ExecContext &ctx, Operation *op,
     bool total = type == hlo::ComparisonType::TOTALORDER;
     for (int64_t i = 0; i < n; ++i) {
       double x = a.getFloat(i), y = b.getFloat(i);
-      bool r = total ? applyDirection(direction, totalOrderKey(x),
-                                      totalOrderKey(y))
-                     : applyDirection(direction, x, y);
+      bool r =
+          total ? applyDirection(direction, totalOrderKey(x), totalOrderKey(y))
+                : applyDirection(direction, x, y);
       result->setInt(i, r);
     }
     return result;
@@ -539,10 +540,9 @@ LiteralRef clampHandler(ExecContext &ctx, Operation *op,
   for (int64_t i = 0, n = result->getNumElements(); i < n; ++i) {
     int64_t li = scalarLo ? 0 : i, hi_ = scalarHi ? 0 : i;
     if (isFloatKind(kind)) {
-      double v = binaryFloat(Binary::Min,
-                             binaryFloat(Binary::Max, x.getFloat(i),
-                                         lo.getFloat(li)),
-                             hi.getFloat(hi_));
+      double v = binaryFloat(
+          Binary::Min, binaryFloat(Binary::Max, x.getFloat(i), lo.getFloat(li)),
+          hi.getFloat(hi_));
       result->setFloat(i, v);
     } else if (isComplexKind(kind)) {
       return ctx.fail(op, "clamp is not defined on complex elements");

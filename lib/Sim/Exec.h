@@ -189,8 +189,8 @@ struct NativeKeys {
 };
 /// compare(a, b) of elements a and b of `lit` for a comparator whose key
 /// is the operand itself (no keyFunction).
-bool compareElements(const NativeComparator &c, const Literal &lit,
-                     int64_t a, int64_t b);
+bool compareElements(const NativeComparator &c, const Literal &lit, int64_t a,
+                     int64_t b);
 /// The keys of the elements at `offsets` of `operands`.
 bool computeNativeKeys(ExecContext &ctx, const NativeComparator &c,
                        llvm::ArrayRef<LiteralRef> operands,

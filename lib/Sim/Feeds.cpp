@@ -57,9 +57,9 @@ void fillFeed(Literal &value, uint64_t &stream) {
     else if (isUnsignedIntKind(kind))
       value.setInt(i, static_cast<int64_t>(bits % 10));
     else if (isComplexKind(kind))
-      value.setComplex(i, {2 * u - 1, 2 * ((mix64(bits) >> 11) *
-                                           (1.0 / 9007199254740992.0)) -
-                                          1});
+      value.setComplex(
+          i, {2 * u - 1,
+              2 * ((mix64(bits) >> 11) * (1.0 / 9007199254740992.0)) - 1});
     else
       value.setFloat(i, 2 * u - 1);
   }
@@ -70,9 +70,9 @@ LiteralRef infeedHandler(ExecContext &ctx, Operation *op,
   LiteralRef out = Literal::makeZero(op->getResult(0).getType());
   if (!out)
     return ctx.fail(op, "unsupported infeed shape");
-  uint64_t stream = mix64(mix64(ctx.options.seed ^ 0x1feedULL) ^
-                          mix64(ctx.infeedCounter++)) *
-                    0x100000000ULL;
+  uint64_t stream =
+      mix64(mix64(ctx.options.seed ^ 0x1feedULL) ^ mix64(ctx.infeedCounter++)) *
+      0x100000000ULL;
   fillFeed(*out, stream);
   return out;
 }
@@ -94,8 +94,8 @@ LiteralRef rngBitGeneratorHandler(ExecContext &ctx, Operation *op,
     return ctx.fail(op, "rng-bit-generator returns two arrays");
   LiteralRef newState = Literal::makeArray(stateType);
   LiteralRef bits = Literal::makeArray(bitsType);
-  if (!newState || !bits || newState->getNumElements() !=
-                                 state.getNumElements())
+  if (!newState || !bits ||
+      newState->getNumElements() != state.getNumElements())
     return ctx.fail(op, "unsupported rng-bit-generator shapes");
   uint64_t h = mix64(state.getNumElements());
   for (int64_t i = 0, n = state.getNumElements(); i < n; ++i)
@@ -108,8 +108,8 @@ LiteralRef rngBitGeneratorHandler(ExecContext &ctx, Operation *op,
 }
 
 /// In-place DFT along dimension `dim` of a row-major complex array.
-void dftAlong(std::vector<std::complex<double>> &data,
-              ArrayRef<int64_t> shape, int64_t dim, bool inverse) {
+void dftAlong(std::vector<std::complex<double>> &data, ArrayRef<int64_t> shape,
+              int64_t dim, bool inverse) {
   int64_t n = shape[dim];
   int64_t inner = 1;
   for (size_t d = dim + 1; d < shape.size(); ++d)

@@ -141,9 +141,9 @@ bool Program::build(ModuleOp module, std::string &error) {
             compiled->numParameters, param.getParameterNumber() + 1);
     }
     if (compiled->rootSlot < 0) {
-      error = formatError(computation, "computation @" +
-                                           computation.getSymName() +
-                                           " has no ROOT");
+      error =
+          formatError(computation, "computation @" + computation.getSymName() +
+                                       " has no ROOT");
       return false;
     }
     // Last uses: release a value after the last instruction reading it.
@@ -192,10 +192,10 @@ LiteralRef ExecContext::call(Operation *user, FlatSymbolRefAttr callee,
 LiteralRef ExecContext::call(const CompiledComputation &computation,
                              ArrayRef<LiteralRef> args) {
   if (args.size() != computation.numParameters)
-    return fail(computation.op,
-                "computation @" + computation.op.getSymName() + " takes " +
-                    Twine(computation.numParameters) + " parameters, given " +
-                    Twine(args.size()));
+    return fail(computation.op, "computation @" + computation.op.getSymName() +
+                                    " takes " +
+                                    Twine(computation.numParameters) +
+                                    " parameters, given " + Twine(args.size()));
   size_t n = computation.ops.size();
   std::vector<LiteralRef> values(n);
   llvm::SmallVector<LiteralRef, 4> operands;
@@ -381,9 +381,9 @@ LiteralRef Executable::runSingle(ArrayRef<LiteralRef> args,
   return results.empty() ? nullptr : results.front();
 }
 
-std::vector<LiteralRef>
-Executable::run(ArrayRef<std::vector<LiteralRef>> args,
-                const ExecOptions &options, std::string &error) const {
+std::vector<LiteralRef> Executable::run(ArrayRef<std::vector<LiteralRef>> args,
+                                        const ExecOptions &options,
+                                        std::string &error) const {
   int64_t numDevices = options.numReplicas * options.numPartitions;
   if (numDevices <= 0 || static_cast<int64_t>(args.size()) != numDevices) {
     error = "error: expected arguments for " + std::to_string(numDevices) +
@@ -408,7 +408,8 @@ Executable::run(ArrayRef<std::vector<LiteralRef>> args,
                     device % options.numPartitions, &rendezvous);
     results[device] = ctx.call(entry, args[device]);
     if (!results[device])
-      errors[device] = ctx.error.empty() ? "error: execution failed" : ctx.error;
+      errors[device] =
+          ctx.error.empty() ? "error: execution failed" : ctx.error;
     rendezvous.deviceFinished(device, errors[device]);
   };
   std::vector<std::thread> threads;

@@ -450,8 +450,8 @@ void Literal::setFloat(int64_t i, double value) {
     auto floatType = cast<FloatType>(elementType);
     llvm::APFloat f(value);
     bool losesInfo;
-    f.convert(floatType.getFloatSemantics(),
-              llvm::APFloat::rmNearestTiesToEven, &losesInfo);
+    f.convert(floatType.getFloatSemantics(), llvm::APFloat::rmNearestTiesToEven,
+              &losesInfo);
     setBits(i, f.bitcastToAPInt().getZExtValue());
     return;
   }

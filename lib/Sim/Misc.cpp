@@ -83,18 +83,18 @@ LiteralRef rngHandler(ExecContext &ctx, Operation *op,
   auto rng = cast<hlo::RngOp>(op);
   const Literal &a = *operands[0], &b = *operands[1];
   LiteralRef out = Literal::makeArray(getResultTensorType(op));
-  uint64_t stream = splitmix64(
-      splitmix64(ctx.options.seed ^ 0x5eedULL) ^
-      splitmix64(ctx.replicaId * 1000003 + ctx.partitionId) ^
-      splitmix64(ctx.rngCounter++));
+  uint64_t stream =
+      splitmix64(splitmix64(ctx.options.seed ^ 0x5eedULL) ^
+                 splitmix64(ctx.replicaId * 1000003 + ctx.partitionId) ^
+                 splitmix64(ctx.rngCounter++));
   bool normal = rng.getDistribution() == hlo::RngDistribution::Normal;
   for (int64_t i = 0, n = out->getNumElements(); i < n; ++i) {
     uint64_t bits = splitmix64(stream + i);
     double u = (bits >> 11) * (1.0 / 9007199254740992.0); // [0, 1)
     if (normal) {
       double u2 = (splitmix64(bits) >> 11) * (1.0 / 9007199254740992.0);
-      double z = std::sqrt(-2.0 * std::log(1.0 - u)) *
-                 std::cos(2.0 * M_PI * u2);
+      double z =
+          std::sqrt(-2.0 * std::log(1.0 - u)) * std::cos(2.0 * M_PI * u2);
       out->setFloat(i, a.getFloat(0) + b.getFloat(0) * z);
     } else if (isIntegralKind(out->getKind())) {
       int64_t lo = a.getInt(0), hi = b.getInt(0);
@@ -163,8 +163,8 @@ LiteralRef batchNormTrainingHandler(ExecContext &ctx, Operation *op,
       Literal::makeArray(cast<RankedTensorType>(tuple.getType(2)));
   for (int64_t i = 0; i < n; ++i) {
     int64_t c = view.featureOf(i);
-    out->setFloat(i, (x.getFloat(i) - mean[c]) /
-                             std::sqrt(var[c] + epsilon) * scale.getFloat(c) +
+    out->setFloat(i, (x.getFloat(i) - mean[c]) / std::sqrt(var[c] + epsilon) *
+                             scale.getFloat(c) +
                          offset.getFloat(c));
   }
   for (int64_t c = 0; c < view.features; ++c) {

@@ -149,8 +149,7 @@ ScalarReducer::ScalarReducer(ExecContext &ctx, Operation *user,
                              const CompiledComputation &computation,
                              size_t arity)
     : ctx(ctx), user(user), computation(computation), arity(arity),
-      combiner(arity == 1 ? recognizeCombiner(computation) : Combiner::None) {
-}
+      combiner(arity == 1 ? recognizeCombiner(computation) : Combiner::None) {}
 
 bool ScalarReducer::apply(llvm::SmallVectorImpl<LiteralRef> &acc,
                           ArrayRef<LiteralRef> values) {
@@ -547,9 +546,9 @@ LiteralRef selectAndScatterHandler(ExecContext &ctx, Operation *op,
     }
     if (selected >= 0) {
       if (fastScatter && isFloatKind(out->getKind())) {
-        out->setFloat(selected, combineFloat(scatterCombiner,
-                                             out->getFloat(selected),
-                                             source.getFloat(si)));
+        out->setFloat(selected,
+                      combineFloat(scatterCombiner, out->getFloat(selected),
+                                   source.getFloat(si)));
       } else if (fastScatter && isIntegralKind(out->getKind())) {
         out->setInt(selected,
                     combineInt(scatterCombiner, out->getKind(),

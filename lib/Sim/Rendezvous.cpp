@@ -103,8 +103,8 @@ bool Rendezvous::exchange(mlir::Operation *op, int64_t occurrence,
       }
     cv.notify_all();
   } else {
-    waiting[self] = Waiting{op, std::vector<int64_t>(participants.begin(),
-                                                     participants.end())};
+    waiting[self] = Waiting{
+        op, std::vector<int64_t>(participants.begin(), participants.end())};
     ++numWaiting;
     checkDeadlock();
     cv.wait(lock, [&] { return slot.done || aborted; });

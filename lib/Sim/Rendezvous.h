@@ -33,9 +33,9 @@ public:
   using Values = std::vector<LiteralRef>;
   /// Computes each participant's result from all contributions (in group
   /// order); returns false and sets `error` on failure.
-  using Combine = std::function<bool(llvm::ArrayRef<Values> contributions,
-                                     std::vector<Values> &results,
-                                     std::string &error)>;
+  using Combine =
+      std::function<bool(llvm::ArrayRef<Values> contributions,
+                         std::vector<Values> &results, std::string &error)>;
 
   Rendezvous(int64_t numDevices, int64_t numPartitions)
       : numDevices(numDevices), numPartitions(numPartitions),

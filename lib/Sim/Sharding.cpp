@@ -15,8 +15,7 @@ TileBoxes::TileBoxes(hlo::ShardingAttr sharding, llvm::ArrayRef<int64_t> shape)
   int64_t dataRank = getTiledDataRank(sharding);
   if (dataRank != static_cast<int64_t>(shape.size())) {
     error = "the sharding tiles " + std::to_string(dataRank) +
-            " dimensions of a rank-" + std::to_string(shape.size()) +
-            " array";
+            " dimensions of a rank-" + std::to_string(shape.size()) + " array";
     return;
   }
   assignment = gshard::getTileAssignment(sharding);

@@ -52,8 +52,8 @@ static bool mirrored(Value x, Value y,
   bool result = false;
   if (!a || !b || a->getNumResults() != 1 || b->getNumResults() != 1 ||
       a->getName() != b->getName() ||
-      a->getNumOperands() != b->getNumOperands() ||
-      a->getNumRegions() || x.getType() != y.getType()) {
+      a->getNumOperands() != b->getNumOperands() || a->getNumRegions() ||
+      x.getType() != y.getType()) {
     result = false;
   } else if (auto pa = dyn_cast<hlo::ParameterOp>(a)) {
     int64_t na = pa.getParameterNumber();
@@ -151,8 +151,8 @@ void NativeKeys::resize(const NativeComparator &c, size_t n) {
 
 /// The key of element `offset` of `lit`: an integer (total-order floats,
 /// integers extended by the compare type) or an IEEE double.
-static void keyOf(const NativeComparator &c, const Literal &lit,
-                  int64_t offset, int64_t &intKey, double &floatKey) {
+static void keyOf(const NativeComparator &c, const Literal &lit, int64_t offset,
+                  int64_t &intKey, double &floatKey) {
   if (isFloatKind(c.keyKind)) {
     double v = lit.getFloat(offset);
     if (c.type == hlo::ComparisonType::TOTALORDER)
@@ -201,8 +201,7 @@ static bool applyDirection(hlo::ComparisonDirection d, T x, T y) {
   return false;
 }
 
-bool NativeKeys::compare(const NativeComparator &c, size_t a,
-                         size_t b) const {
+bool NativeKeys::compare(const NativeComparator &c, size_t a, size_t b) const {
   if (isFloatKind(c.keyKind) && c.type != hlo::ComparisonType::TOTALORDER)
     return applyDirection(c.direction, floats[a], floats[b]);
   if (c.type == hlo::ComparisonType::UNSIGNED)
@@ -211,8 +210,8 @@ bool NativeKeys::compare(const NativeComparator &c, size_t a,
   return applyDirection(c.direction, ints[a], ints[b]);
 }
 
-bool gshard::sim::compareElements(const NativeComparator &c,
-                                  const Literal &lit, int64_t a, int64_t b) {
+bool gshard::sim::compareElements(const NativeComparator &c, const Literal &lit,
+                                  int64_t a, int64_t b) {
   int64_t ia = 0, ib = 0;
   double fa = 0, fb = 0;
   keyOf(c, lit, a, ia, fa);
@@ -225,8 +224,7 @@ bool gshard::sim::compareElements(const NativeComparator &c,
   return applyDirection(c.direction, ia, ib);
 }
 
-bool gshard::sim::computeNativeKeys(ExecContext &ctx,
-                                    const NativeComparator &c,
+bool gshard::sim::computeNativeKeys(ExecContext &ctx, const NativeComparator &c,
                                     ArrayRef<LiteralRef> operands,
                                     ArrayRef<int64_t> offsets,
                                     NativeKeys &keys) {
@@ -367,8 +365,8 @@ bool topK(const Literal &in, int64_t k, bool largest, Literal &values,
   NativeComparator c;
   c.keyKind = in.getKind();
   c.keyBits = getBitWidth(c.keyKind, in.getElementType());
-  c.direction = largest ? hlo::ComparisonDirection::GT
-                        : hlo::ComparisonDirection::LT;
+  c.direction =
+      largest ? hlo::ComparisonDirection::GT : hlo::ComparisonDirection::LT;
   c.type = isFloatKind(c.keyKind)       ? hlo::ComparisonType::TOTALORDER
            : isSignedIntKind(c.keyKind) ? hlo::ComparisonType::SIGNED
                                         : hlo::ComparisonType::UNSIGNED;

@@ -355,8 +355,7 @@ ENTRY %main () -> T[5] {
                      "%ka = u8[] copy(%a)\n  %kb = u8[] copy(%b)", "LT"),
             "u8[5] {0, 1, 2, 3, 200}");
   EXPECT_EQ(sortWith("f32", "0.5,-2,1,3,-1",
-                     "%ka = f32[] negate(%a)\n  %kb = f32[] negate(%b)",
-                     "LT"),
+                     "%ka = f32[] negate(%a)\n  %kb = f32[] negate(%b)", "LT"),
             "f32[5] {3, 1, 0.5, -1, -2}");
   // LE is no strict order; the stable merge sort still orders the keys.
   EXPECT_EQ(sortWith("s32", "3,1,2,5,4",
@@ -406,8 +405,7 @@ ENTRY %main () -> f32[] {
   ROOT %c = f32[] constant({...})
 }
 )");
-  EXPECT_NE(error.find("cannot execute constant"), std::string::npos)
-      << error;
+  EXPECT_NE(error.find("cannot execute constant"), std::string::npos) << error;
 }
 
 TEST_F(SimTest, CompareValuesUsesTolerances) {

@@ -45,8 +45,7 @@ namespace cl = llvm::cl;
 
 static cl::OptionCategory simCategory("gshard-sim options");
 
-static cl::opt<std::string> inputFile(cl::Positional,
-                                      cl::desc("<program.hlo>"),
+static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<program.hlo>"),
                                       cl::cat(simCategory));
 static cl::opt<std::string>
     checkFile("check",
@@ -220,11 +219,11 @@ int runProgram(MLIRContext &context) {
   std::vector<std::vector<LiteralRef>> args(devices, inputs);
   std::string error;
   auto start = std::chrono::steady_clock::now();
-  std::vector<LiteralRef> results = program.executable->run(args, options,
-                                                            error);
-  double seconds = std::chrono::duration<double>(
-                       std::chrono::steady_clock::now() - start)
-                       .count();
+  std::vector<LiteralRef> results =
+      program.executable->run(args, options, error);
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
   if (results.empty()) {
     llvm::errs() << error << "\n";
     return kExitMismatch;
@@ -338,8 +337,7 @@ int runCheck(MLIRContext &context) {
                      seed * 131 + i, error);
       if (!local) {
         llvm::errs() << formatError(param, "cannot shard parameter " +
-                                               std::to_string(i) + ": " +
-                                               error)
+                                               std::to_string(i) + ": " + error)
                      << "\n";
         return kExitBadInput;
       }
@@ -349,9 +347,9 @@ int runCheck(MLIRContext &context) {
   auto start = std::chrono::steady_clock::now();
   std::vector<LiteralRef> results =
       partitioned.executable->run(args, options, error);
-  double seconds = std::chrono::duration<double>(
-                       std::chrono::steady_clock::now() - start)
-                       .count();
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
   bool json = reportFormat == "json";
   if (results.empty()) {
     if (json) {
@@ -372,11 +370,11 @@ int runCheck(MLIRContext &context) {
   if (!outSharding)
     outSharding = rootSharding(*original.executable);
   std::vector<LiteralRef> replica0(results.begin(), results.begin() + P);
-  LiteralRef actual = unshardValue(replica0, outSharding,
-                                   origEntry.getRoot().getType(), error);
+  LiteralRef actual =
+      unshardValue(replica0, outSharding, origEntry.getRoot().getType(), error);
   if (!actual) {
-    llvm::errs() << "gshard-sim: error: cannot reassemble the output: "
-                 << error << "\n";
+    llvm::errs() << "gshard-sim: error: cannot reassemble the output: " << error
+                 << "\n";
     return kExitBadInput;
   }
   std::optional<double> rtol, atol;

@@ -37,8 +37,7 @@ Tolerance getDefaultTolerance(ElemKind kind);
 /// uniform in [-1, 1), signed integers in [-10, 10), unsigned in [0, 10),
 /// pred 50/50; integer parameters that feed gather/scatter/dynamic-slice
 /// indices (through converts, reshapes, broadcasts) stay in range.
-std::vector<LiteralRef> generateInputs(hlo::ComputationOp entry,
-                                       uint64_t seed);
+std::vector<LiteralRef> generateInputs(hlo::ComputationOp entry, uint64_t seed);
 
 /// This device's shard of `global` under `sharding`, shaped like
 /// `localType`. Tile offset = tile index * ceil(n / tiles); elements past

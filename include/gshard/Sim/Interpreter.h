@@ -1,4 +1,5 @@
-//===- Interpreter.h - Reference interpreter for the hlo dialect -*- C++ -*-===//
+//===- Interpreter.h - Reference interpreter for the hlo dialect -*- C++
+//-*-===//
 //
 // Part of gshard, under the Apache License v2.0.
 //
@@ -54,8 +55,8 @@ public:
   /// cannot execute (unknown opcode, custom-call target, elided constant).
   /// Values larger than `maxValueBytes` are reported too (they would not
   /// fit in memory).
-  bool checkExecutable(std::string &error,
-                       int64_t maxValueBytes = int64_t(1) << 30) const;
+  bool checkExecutable(std::string &error, int64_t maxValueBytes = int64_t(1)
+                                                                   << 30) const;
 
   /// Runs ENTRY on numReplicas*numPartitions devices; `args[d]` are the
   /// arguments of device d = replica * numPartitions + partition. Returns

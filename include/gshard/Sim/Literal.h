@@ -20,8 +20,8 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <complex>
-#include <cstring>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>

@@ -1,4 +1,4 @@
-//===- Sharding.h - Where devices' shards live, for the simulator -*- C++ -*-===//
+//===- Sharding.h - Where devices' shards live ------------------*- C++ -*-===//
 //
 // Part of gshard, under the Apache License v2.0.
 //
