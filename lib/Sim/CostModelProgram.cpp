@@ -656,6 +656,10 @@ void inferDeviceCounts(ModuleOp module, int64_t &R, int64_t &P) {
       maxReplica = std::max(maxReplica, maxId);
   });
   if (P <= 0)
+    P = getHeaderInt(module, "num_partitions");
+  if (R <= 0)
+    R = getHeaderInt(module, "replica_count");
+  if (P <= 0)
     P = std::max(
         {int64_t(1), maxPartition + 1, getMaxShardingDevice(module) + 1});
   if (R <= 0)

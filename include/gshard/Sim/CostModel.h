@@ -95,8 +95,9 @@ struct OpCost {
 };
 
 struct CostOptions {
-  /// 0: infer from the collectives' device ids (and, for partitions, the
-  /// shardings), else 1.
+  /// 0: the module header's num_partitions / replica_count, else inferred
+  /// from the collectives' device ids (and, for partitions, the shardings),
+  /// else 1.
   int64_t numPartitions = 0;
   int64_t numReplicas = 0;
   /// Trip count assumed for while loops without known_trip_count.
