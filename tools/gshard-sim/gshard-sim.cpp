@@ -540,7 +540,9 @@ int main(int argc, char **argv) {
       "  gshard-sim PARTITIONED.hlo --check=ORIGINAL.hlo  compare on random "
       "inputs\n"
       "  gshard-sim PROGRAM.hlo [--run]                    run and print "
-      "outputs\n\n"
+      "outputs\n"
+      "  gshard-sim PARTITIONED.hlo --mesh=PRESET|FILE     cost report "
+      "(--report=text|json, --trace=OUT.json)\n\n"
       "Exit status: 0 success/match, 1 check failed, 2 bad input or usage.\n");
   if (inputFile.empty() && !(printMesh && !meshSpec.empty())) {
     llvm::errs() << "gshard-sim: error: no input file (see --help)\n";
