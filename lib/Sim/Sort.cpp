@@ -68,14 +68,64 @@ static bool mirrored(Value x, Value y,
   return result;
 }
 
+static NativeComparator recognizeCompare(const CompiledComputation &comp,
+                                         hlo::CompareOp compare);
+
 NativeComparator
 gshard::sim::recognizeNativeComparator(const CompiledComputation &comp) {
-  NativeComparator result;
   if (comp.rootSlot < 0)
-    return result;
+    return NativeComparator();
   auto compare = dyn_cast<hlo::CompareOp>(comp.ops[comp.rootSlot]);
   if (!compare)
-    return result;
+    return NativeComparator();
+  return recognizeCompare(comp, compare);
+}
+
+/// A lexicographic comparator as JAX/TensorFlow emit for sorts with a
+/// tie-break: `select(tie, next, order)` where `order` is a mirrored
+/// compare, `tie` is `compare(c(x, y), c(y, x)), direction=EQ` for a
+/// mirrored compare c (neither element before the other), and `next` is
+/// again such a comparator or a mirrored compare.
+struct LexLevel {
+  NativeComparator tie, order;
+  NativeKeys tieKeys, orderKeys;
+};
+
+static bool recognizeLexicographic(const CompiledComputation &comp,
+                                   Operation *root,
+                                   std::vector<LexLevel> &levels) {
+  if (auto compare = dyn_cast<hlo::CompareOp>(root)) {
+    LexLevel level;
+    level.order = recognizeCompare(comp, compare);
+    levels.push_back(std::move(level));
+    return levels.back().order.valid;
+  }
+  auto select = dyn_cast<hlo::SelectOp>(root);
+  if (!select || levels.size() > 8)
+    return false;
+  auto tie = select.getOperand(0).getDefiningOp<hlo::CompareOp>();
+  auto order = select.getOperand(2).getDefiningOp<hlo::CompareOp>();
+  Operation *next = select.getOperand(1).getDefiningOp();
+  if (!tie || !order || !next ||
+      tie.getDirection() != hlo::ComparisonDirection::EQ)
+    return false;
+  auto c1 = tie.getOperand(0).getDefiningOp<hlo::CompareOp>();
+  auto c2 = tie.getOperand(1).getDefiningOp<hlo::CompareOp>();
+  if (!c1 || !c2 || c1.getOperand(0) != c2.getOperand(1) ||
+      c1.getOperand(1) != c2.getOperand(0) || !sameAttributes(c1, c2))
+    return false;
+  LexLevel level;
+  level.tie = recognizeCompare(comp, c1);
+  level.order = recognizeCompare(comp, order);
+  if (!level.tie.valid || !level.order.valid)
+    return false;
+  levels.push_back(std::move(level));
+  return recognizeLexicographic(comp, next, levels);
+}
+
+static NativeComparator recognizeCompare(const CompiledComputation &comp,
+                                         hlo::CompareOp compare) {
+  NativeComparator result;
   Value x = compare.getOperand(0), y = compare.getOperand(1);
   llvm::DenseMap<std::pair<Value, Value>, bool> memo;
   if (!mirrored(x, y, memo))
@@ -305,9 +355,9 @@ LiteralRef sortHandler(ExecContext &ctx, Operation *op,
     return ctx.fail(op, "sort dimension out of range");
   int64_t length = in0.getShape()[dim];
   int64_t stride = in0.getStrides()[dim];
-  NativeComparator native = recognizeNativeComparator(*fn);
-  if (native.valid && fn->numParameters != 2 * operands.size())
-    native.valid = false;
+  std::vector<LexLevel> levels;
+  bool native = fn->rootSlot >= 0 && fn->numParameters == 2 * operands.size() &&
+                recognizeLexicographic(*fn, fn->ops[fn->rootSlot], levels);
   std::vector<LiteralRef> results;
   for (const LiteralRef &operand : operands)
     results.push_back(operand->clone());
@@ -317,7 +367,6 @@ LiteralRef sortHandler(ExecContext &ctx, Operation *op,
   llvm::SmallVector<int64_t> index(in0.getRank(), 0);
   int64_t slices = in0.getNumElements() / std::max<int64_t>(length, 1);
   std::vector<int64_t> order(length), offsets(length);
-  NativeKeys keys;
   for (int64_t s = 0; s < slices && length > 0; ++s) {
     int64_t base = in0.linearIndex(index);
     for (int64_t i = 0; i < length; ++i) {
@@ -325,11 +374,23 @@ LiteralRef sortHandler(ExecContext &ctx, Operation *op,
       offsets[i] = base + i * stride;
     }
     bool sorted;
-    if (native.valid) {
-      if (!computeNativeKeys(ctx, native, operands, offsets, keys))
-        return nullptr;
+    if (native) {
+      for (LexLevel &level : levels) {
+        if (level.tie.valid && !computeNativeKeys(ctx, level.tie, operands,
+                                                  offsets, level.tieKeys))
+          return nullptr;
+        if (!computeNativeKeys(ctx, level.order, operands, offsets,
+                               level.orderKeys))
+          return nullptr;
+      }
       sorted = mergeSort(order, [&](int64_t a, int64_t b) -> int {
-        return keys.compare(native, a, b);
+        for (const LexLevel &level : levels) {
+          if (level.tie.valid && level.tieKeys.compare(level.tie, a, b) ==
+                                     level.tieKeys.compare(level.tie, b, a))
+            continue;
+          return level.orderKeys.compare(level.order, a, b);
+        }
+        return 0;
       });
     } else {
       sorted = mergeSort(order, [&](int64_t a, int64_t b) -> int {

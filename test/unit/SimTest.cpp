@@ -363,6 +363,31 @@ ENTRY %main () -> T[5] {
             "s32[5] {1, 2, 3, 4, 5}");
 }
 
+TEST_F(SimTest, SortWithLexicographicComparator) {
+  // Descending on the key, ties broken by ascending value: the
+  // select(tie, next, order) form JAX emits, run natively.
+  EXPECT_EQ(run(R"(
+HloModule m
+%cmp (a: s32[], b: s32[], c: s32[], d: s32[]) -> pred[] {
+  %a = s32[] parameter(0)
+  %b = s32[] parameter(1)
+  %c = s32[] parameter(2)
+  %d = s32[] parameter(3)
+  %gt = pred[] compare(%a, %b), direction=GT
+  %lt = pred[] compare(%b, %a), direction=GT
+  %tie = pred[] compare(%gt, %lt), direction=EQ
+  %next = pred[] compare(%c, %d), direction=LT
+  ROOT %r = pred[] select(%tie, %next, %gt)
+}
+ENTRY %main () -> (s32[4], s32[4]) {
+  %k = s32[4] constant({1,0,1,0})
+  %v = s32[4] constant({3,2,1,0})
+  ROOT %s = (s32[4], s32[4]) sort(%k, %v), dimensions={0}, to_apply=%cmp
+}
+)"),
+            "(s32[4] {1, 1, 0, 0}, s32[4] {1, 3, 0, 2})");
+}
+
 TEST_F(SimTest, TopKCustomCallAndFft) {
   EXPECT_EQ(run(module(R"(
   %a = f32[2,4] constant({{1,4,2,3},{0,-1,5,5}})
