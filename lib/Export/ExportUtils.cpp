@@ -10,17 +10,6 @@ using namespace gshard;
 using namespace gshard::hlo;
 using namespace gshard::export_detail;
 
-/// HLO key (with `_`) -> syntax of its value, from HloAttrSyntax.def.
-const llvm::StringMap<Kind> &gshard::export_detail::getSyntaxTable() {
-  static const llvm::StringMap<Kind> table = [] {
-    llvm::StringMap<Kind> t;
-#define HLO_ATTR(Key, Syntax) t[#Key] = Kind::Syntax;
-#include "gshard/IR/HloAttrSyntax.def"
-    return t;
-  }();
-  return table;
-}
-
 /// XLA's print order. Opcode-specific attributes first (in the order each
 /// instruction class prints them; no instruction carries two keys whose
 /// order differs below, except reduce-scatter: see getRank), then called

@@ -8,6 +8,7 @@
 #ifndef GSHARD_LIB_EXPORT_EXPORTUTILS_H
 #define GSHARD_LIB_EXPORT_EXPORTUTILS_H
 
+#include "gshard/IR/HloAttrSyntax.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Operation.h"
 #include "llvm/ADT/StringMap.h"
@@ -16,34 +17,12 @@
 namespace gshard::export_detail {
 
 /// The value syntaxes of HloAttrSyntax.def.
-enum class Kind {
-  IntList,
-  Int,
-  Float,
-  Bool,
-  BoolList,
-  String,
-  Ident,
-  Computation,
-  ComputationList,
-  NameList,
-  Sharding,
-  Window,
-  ConvDims,
-  ReplicaGroups,
-  Pairs,
-  Dict,
-  Shape,
-  ShapeList,
-  Slice,
-  Padding,
-  Config,
-  PrecisionList,
-  RawString,
-};
+using Kind = hlo::AttrSyntax;
 
 /// HLO key (with `_`) -> syntax of its value, from HloAttrSyntax.def.
-const llvm::StringMap<Kind> &getSyntaxTable();
+inline const llvm::StringMap<Kind> &getSyntaxTable() {
+  return hlo::getAttrSyntaxTable();
+}
 
 /// Sort key of attribute `key` on `op` in XLA's print order: opcode-specific
 /// attributes, called computations, then sharding, frontend_attributes,

@@ -342,6 +342,22 @@ ShardingAttr ShardingAttr::withoutMetadata() const {
 /// mesh comes close; it also bounds every O(devices) loop.
 static constexpr int64_t kMaxDevices = int64_t(1) << 24;
 
+/// Checks that `perm` permutes the iota's reshape dims.
+static LogicalResult
+verifyIotaPerm(function_ref<InFlightDiagnostic()> emitError,
+               ArrayRef<int64_t> reshapeDims, ArrayRef<int64_t> perm) {
+  if (perm.size() != reshapeDims.size())
+    return emitError() << "iota transpose must have one entry per "
+                          "reshape dimension";
+  SmallVector<bool> seen(perm.size(), false);
+  for (int64_t p : perm) {
+    if (p < 0 || p >= int64_t(perm.size()) || seen[p])
+      return emitError() << "iota transpose is not a permutation";
+    seen[p] = true;
+  }
+  return success();
+}
+
 LogicalResult ShardingAttr::verify(
     function_ref<InFlightDiagnostic()> emitError, ShardingKind kind,
     ArrayRef<int64_t> tileDims, ArrayRef<int64_t> iotaReshapeDims,
@@ -385,16 +401,7 @@ LogicalResult ShardingAttr::verify(
       return emitError() << "iota reshape dims [" << iotaReshapeDims
                          << "] do not hold the " << numDevices
                          << " devices of the tile assignment";
-    if (iotaPerm.size() != iotaReshapeDims.size())
-      return emitError() << "iota transpose must have one entry per "
-                            "reshape dimension";
-    SmallVector<bool> seen(iotaPerm.size(), false);
-    for (int64_t p : iotaPerm) {
-      if (p < 0 || p >= int64_t(iotaPerm.size()) || seen[p])
-        return emitError() << "iota transpose is not a permutation";
-      seen[p] = true;
-    }
-    return success();
+    return verifyIotaPerm(emitError, iotaReshapeDims, iotaPerm);
   }
   if (int64_t(devices.size()) != numDevices)
     return emitError() << "tile assignment [" << tileDims << "] needs "
@@ -928,16 +935,7 @@ LogicalResult ReplicaGroupsAttr::verify(
       return emitError() << "iota replica groups [" << numGroups << ","
                          << groupSize << "] do not match reshape dims ["
                          << reshapeDims << "]";
-    if (perm.size() != reshapeDims.size())
-      return emitError() << "iota transpose must have one entry per "
-                            "reshape dimension";
-    SmallVector<bool> seen(perm.size(), false);
-    for (int64_t p : perm) {
-      if (p < 0 || p >= int64_t(perm.size()) || seen[p])
-        return emitError() << "iota transpose is not a permutation";
-      seen[p] = true;
-    }
-    return success();
+    return verifyIotaPerm(emitError, reshapeDims, perm);
   }
   int64_t listed = 0;
   for (int64_t size : groupSizes)

@@ -1,18 +1,10 @@
 //===- HloCollectiveVerifiers.cpp - Shape rules of collectives ------------===//
 
+#include "VerifierUtils.h"
 #include "gshard/IR/HloOps.h"
 
 using namespace mlir;
 using namespace gshard::hlo;
-
-/// The result shapes of a collective over `operands`: one shape, or the
-/// elements of the result tuple.
-static SmallVector<Type> resultShapes(Operation *op) {
-  Type type = op->getResult(0).getType();
-  if (auto tuple = dyn_cast<TupleType>(type))
-    return SmallVector<Type>(tuple.getTypes());
-  return {type};
-}
 
 /// Devices per group, or nullopt when the groups are implicit (`{}` or
 /// absent: every participant).
@@ -32,7 +24,7 @@ static std::optional<int64_t> groupSize(ReplicaGroupsAttr groups) {
 static LogicalResult verifyScaledShapes(Operation *op, int64_t dim,
                                         std::optional<int64_t> size,
                                         bool gather) {
-  SmallVector<Type> results = resultShapes(op);
+  SmallVector<Type> results = getResultShapes(op);
   if (results.size() != op->getNumOperands())
     return op->emitOpError("must produce one result per operand");
   for (auto [operandValue, resultType] :
@@ -85,7 +77,7 @@ LogicalResult ReduceScatterOp::verify() {
 
 /// Results equal to the operands, shape for shape.
 static LogicalResult verifySameShapes(Operation *op) {
-  SmallVector<Type> results = resultShapes(op);
+  SmallVector<Type> results = getResultShapes(op);
   if (results.size() != op->getNumOperands())
     return op->emitOpError("must produce one result per operand");
   for (auto [operand, result] : llvm::zip(op->getOperands(), results)) {

@@ -1,6 +1,7 @@
 //===- HloOps.cpp - Operations of the hlo dialect -------------------------===//
 
 #include "gshard/IR/HloOps.h"
+#include "VerifierUtils.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
@@ -53,6 +54,13 @@ LogicalResult ComputationOp::verify() {
       return emitOpError("parameter numbers must be 0..")
              << e - 1 << " without gaps; parameter " << i << " is missing";
   return success();
+}
+
+SmallVector<Type> gshard::hlo::getResultShapes(Operation *op) {
+  Type type = op->getResult(0).getType();
+  if (auto tuple = dyn_cast<TupleType>(type))
+    return SmallVector<Type>(tuple.getTypes());
+  return {type};
 }
 
 #define GET_OP_CLASSES

@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "VerifierUtils.h"
 #include "gshard/IR/HloOps.h"
 
 #include "llvm/ADT/STLExtras.h"
@@ -458,11 +459,7 @@ LogicalResult ReduceOp::verify() {
   for (int64_t d = 0; d < first.getRank(); ++d)
     if (!llvm::is_contained(getDimensions(), d))
       expected.push_back(first.getDimSize(d));
-  SmallVector<Type> results;
-  if (auto tuple = dyn_cast<TupleType>(getType()))
-    results.append(tuple.begin(), tuple.end());
-  else
-    results.push_back(getType());
+  SmallVector<Type> results = getResultShapes(*this);
   if (results.size() != n)
     return emitOpError("has ")
            << n << " inputs but " << results.size() << " results";

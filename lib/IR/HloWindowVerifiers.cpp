@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "VerifierUtils.h"
 #include "gshard/IR/HloOps.h"
 
 #include "llvm/ADT/STLExtras.h"
@@ -105,11 +106,7 @@ LogicalResult ReduceWindowOp::verify() {
   for (int64_t i = 0; i < input.getRank(); ++i)
     expected.push_back(
         windowedSize(input.getDimSize(i), window, i, window.getSize()[i]));
-  SmallVector<Type> results;
-  if (auto tuple = dyn_cast<TupleType>(getType()))
-    results.append(tuple.begin(), tuple.end());
-  else
-    results.push_back(getType());
+  SmallVector<Type> results = getResultShapes(*this);
   if (results.size() != n)
     return emitOpError("has ")
            << n << " inputs but " << results.size() << " results";
@@ -257,11 +254,7 @@ LogicalResult ScatterOp::verify() {
       operand.getRank())
     return emitOpError("update_window_dims, inserted_window_dims and "
                        "input_batching_dims must cover the operand rank");
-  SmallVector<Type> results;
-  if (auto tuple = dyn_cast<TupleType>(getType()))
-    results.append(tuple.begin(), tuple.end());
-  else
-    results.push_back(getType());
+  SmallVector<Type> results = getResultShapes(*this);
   if (results.size() != n)
     return emitOpError("has ")
            << n << " inputs but " << results.size() << " results";
@@ -287,11 +280,7 @@ LogicalResult SortOp::verify() {
   if (getDimensions().size() != 1 || getDimensions()[0] < 0 ||
       getDimensions()[0] >= std::max<int64_t>(first.getRank(), 1))
     return emitOpError("needs one sort dimension inside the operand rank");
-  SmallVector<Type> results;
-  if (auto tuple = dyn_cast<TupleType>(getType()))
-    results.append(tuple.begin(), tuple.end());
-  else
-    results.push_back(getType());
+  SmallVector<Type> results = getResultShapes(*this);
   if (results.size() != getInputs().size())
     return emitOpError("must produce one result per operand");
   for (auto [input, result] : llvm::zip(getInputs(), results)) {

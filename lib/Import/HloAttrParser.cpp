@@ -25,17 +25,6 @@ using namespace gshard;
 using namespace gshard::import;
 using hlo::SyntaxCursor;
 
-/// HLO attribute key (with '-' spelled '_') -> syntax of its value.
-static const llvm::StringMap<AttrSyntax> &getSyntaxTable() {
-  static const llvm::StringMap<AttrSyntax> table = [] {
-    llvm::StringMap<AttrSyntax> map;
-#define HLO_ATTR(Key, Syntax) map[#Key] = AttrSyntax::Syntax;
-#include "gshard/IR/HloAttrSyntax.def"
-    return map;
-  }();
-  return table;
-}
-
 /// Whether `op` declares an attribute named `name`.
 static bool opHasAttribute(RegisteredOperationName op, llvm::StringRef name) {
   for (StringAttr attrName : op.getAttributeNames())
@@ -201,7 +190,7 @@ bool HloParser::parseInstrAttribute(InstrRecord &instr) {
     std::replace(spelled.begin(), spelled.end(), '-', '_');
     name = spelled;
   }
-  const auto &table = getSyntaxTable();
+  const auto &table = hlo::getAttrSyntaxTable();
   auto it = table.find(name);
   if (it == table.end())
     return emitError(keyLoc, "unknown attribute '" + key + "'");

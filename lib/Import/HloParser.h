@@ -14,6 +14,7 @@
 #define GSHARD_LIB_IMPORT_HLOPARSER_H
 
 #include "HloLexer.h"
+#include "gshard/IR/HloAttrSyntax.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
@@ -60,31 +61,7 @@ struct CompRecord {
 };
 
 /// Syntax of an attribute value, one per HloAttrSyntax.def entry.
-enum class AttrSyntax {
-  IntList,
-  Int,
-  Float,
-  Bool,
-  BoolList,
-  String,
-  Ident,
-  Computation,
-  ComputationList,
-  NameList,
-  Sharding,
-  Window,
-  ConvDims,
-  ReplicaGroups,
-  Pairs,
-  Dict,
-  Shape,
-  ShapeList,
-  Slice,
-  Padding,
-  Config,
-  PrecisionList,
-  RawString,
-};
+using AttrSyntax = hlo::AttrSyntax;
 
 class HloParser {
 public:

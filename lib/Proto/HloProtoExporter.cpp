@@ -14,6 +14,8 @@
 #include "gshard/IR/HloDict.h"
 #include "gshard/IR/HloOps.h"
 
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/TypeUtilities.h"
@@ -985,9 +987,17 @@ LogicalResult gshard::exportHloProto(ModuleOp module, std::string &bytes) {
   ProtoExporter exporter;
   if (failed(exporter.exportModule(module, proto)))
     return failure();
-  if (!proto.SerializeToString(&bytes))
-    return module.emitError() << "HloModuleProto serialization failed (over "
-                                 "2 GiB?)";
+  // Deterministic: map fields (frontend attributes) in key order, so the
+  // same module always gives the same bytes.
+  bytes.clear();
+  {
+    google::protobuf::io::StringOutputStream stream(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    if (!proto.SerializeToCodedStream(&coded))
+      return module.emitError() << "HloModuleProto serialization failed (over "
+                                   "2 GiB?)";
+  }
   return success();
 }
 
