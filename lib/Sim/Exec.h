@@ -170,6 +170,8 @@ struct NativeComparator {
   unsigned keyBits = 32;
   hlo::ComparisonDirection direction = hlo::ComparisonDirection::LT;
   hlo::ComparisonType type = hlo::ComparisonType::FLOAT;
+  /// The left key expression (for sharing keys between comparators).
+  mlir::Value keyValue;
 };
 NativeComparator recognizeNativeComparator(const CompiledComputation &comp);
 

@@ -145,6 +145,7 @@ static NativeComparator recognizeCompare(const CompiledComputation &comp,
   else
     result.type = hlo::ComparisonType::UNSIGNED;
   result.keyBits = getBitWidth(result.keyKind, type.getElementType());
+  result.keyValue = x;
   if (auto param = dyn_cast<hlo::ParameterOp>(x.getDefiningOp())) {
     result.keyOperand = param.getParameterNumber() / 2;
     result.valid = true;
@@ -376,11 +377,17 @@ LiteralRef sortHandler(ExecContext &ctx, Operation *op,
     bool sorted;
     if (native) {
       for (LexLevel &level : levels) {
-        if (level.tie.valid && !computeNativeKeys(ctx, level.tie, operands,
-                                                  offsets, level.tieKeys))
-          return nullptr;
         if (!computeNativeKeys(ctx, level.order, operands, offsets,
                                level.orderKeys))
+          return nullptr;
+        if (!level.tie.valid)
+          continue;
+        // The tie test usually compares the same keys as the order.
+        if (level.tie.keyValue == level.order.keyValue &&
+            level.tie.type == level.order.type)
+          level.tieKeys = level.orderKeys;
+        else if (!computeNativeKeys(ctx, level.tie, operands, offsets,
+                                    level.tieKeys))
           return nullptr;
       }
       sorted = mergeSort(order, [&](int64_t a, int64_t b) -> int {
