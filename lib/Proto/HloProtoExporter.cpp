@@ -326,21 +326,6 @@ LogicalResult ProtoExporter::convertLiteral(Attribute value, Type type,
   return success();
 }
 
-static const char *const kDotAlgorithms[] = {"unset",
-                                             "dot_any_f8_any_f8_f32",
-                                             "dot_any_f8_any_f8_f32_fast_accum",
-                                             "dot_f16_f16_f16",
-                                             "dot_f16_f16_f32",
-                                             "dot_bf16_bf16_bf16",
-                                             "dot_bf16_bf16_f32",
-                                             "dot_bf16_bf16_f32_x3",
-                                             "dot_bf16_bf16_f32_x6",
-                                             "dot_tf32_tf32_f32",
-                                             "dot_tf32_tf32_f32_x3",
-                                             "dot_f32_f32_f32",
-                                             "dot_f64_f64_f64",
-                                             "dot_bf16_bf16_f32_x9"};
-
 static void addAll(google::protobuf::RepeatedField<int64_t> *f,
                    ArrayRef<int64_t> values) {
   f->Add(values.begin(), values.end());

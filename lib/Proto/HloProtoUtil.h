@@ -51,6 +51,24 @@ std::string cEscape(llvm::StringRef text);
 /// `{0,1}` / `{}` shape indices.
 std::string printShapeIndex(llvm::ArrayRef<int64_t> index);
 
+/// PrecisionConfig.Algorithm values by enum number, as the text form spells
+/// them (`algorithm=dot_bf16_bf16_f32`).
+inline constexpr const char *kDotAlgorithms[] = {
+    "unset",
+    "dot_any_f8_any_f8_f32",
+    "dot_any_f8_any_f8_f32_fast_accum",
+    "dot_f16_f16_f16",
+    "dot_f16_f16_f32",
+    "dot_bf16_bf16_bf16",
+    "dot_bf16_bf16_f32",
+    "dot_bf16_bf16_f32_x3",
+    "dot_bf16_bf16_f32_x6",
+    "dot_tf32_tf32_f32",
+    "dot_tf32_tf32_f32_x3",
+    "dot_f32_f32_f32",
+    "dot_f64_f64_f64",
+    "dot_bf16_bf16_f32_x9"};
+
 } // namespace gshard::proto
 
 #endif // GSHARD_LIB_PROTO_HLOPROTOUTIL_H
