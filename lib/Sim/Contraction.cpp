@@ -14,6 +14,8 @@
 #include "Exec.h"
 
 #include <algorithm>
+#include <cstring>
+#include <vector>
 
 using namespace mlir;
 using namespace gshard;
@@ -173,15 +175,106 @@ static inline void gemmKernel(const T *A, int64_t lda, const T *B, T *C,
   }
 }
 
-// The double kernel (floats, the common case) gets an AVX2 clone where the
-// compiler supports it. No FMA: results do not depend on the host CPU.
+// The double kernel (floats, the common case): BLIS-style packing plus a
+// register-blocked micro-kernel. B is packed per (K block, N block) into
+// panels of kNR columns, A per (M block, K block) into panels of kMR rows,
+// both zero-padded, so the micro-kernel streams two contiguous arrays and
+// keeps a kMR x kNR tile of C in registers. Each C element still receives
+// its products in increasing k order, one rounding per multiply and per
+// add (no FMA), so the result is bit-identical to the naive triple loop
+// in that order and does not depend on the host CPU or the clone chosen.
+constexpr int64_t kMR = 4, kNR = 8;
+constexpr int64_t kBlockM = 128, kBlockK = 256, kBlockN = 1024;
+typedef double Vec4 __attribute__((vector_size(32)));
+
+/// C[0:kMR, 0:kNR] (row stride ldc) += Ap (kc x kMR, packed) * Bp (kc x
+/// kNR, packed). The accumulator array is fully unrolled into registers.
+static inline __attribute__((always_inline)) void
+microKernel(int64_t kc, const double *Ap, const double *Bp, double *C,
+            int64_t ldc) {
+  Vec4 acc[kMR][2];
+  for (int64_t r = 0; r < kMR; ++r)
+    std::memcpy(&acc[r][0], C + r * ldc, 2 * sizeof(Vec4));
+  for (int64_t p = 0; p < kc; ++p) {
+    Vec4 b[2];
+    std::memcpy(&b[0], Bp + p * kNR, 2 * sizeof(Vec4));
+    for (int64_t r = 0; r < kMR; ++r) {
+      Vec4 a = Vec4{} + Ap[p * kMR + r];
+      acc[r][0] += a * b[0];
+      acc[r][1] += a * b[1];
+    }
+  }
+  for (int64_t r = 0; r < kMR; ++r)
+    std::memcpy(C + r * ldc, &acc[r][0], 2 * sizeof(Vec4));
+}
+
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
-__attribute__((target_clones("avx2", "default")))
+__attribute__((target_clones("avx512f", "avx2", "default")))
 #endif
 static void
 gemmDouble(const double *A, int64_t lda, const double *B, double *C, int64_t m,
            int64_t k, int64_t n) {
-  gemmKernel(A, lda, B, C, m, k, n);
+  std::vector<double> packedB(kBlockK * (kBlockN + kNR)),
+      packedA(kBlockM * kBlockK);
+  double edge[kMR * kNR];
+  for (int64_t jc = 0; jc < n; jc += kBlockN) {
+    int64_t nc = std::min(kBlockN, n - jc);
+    int64_t nPanels = (nc + kNR - 1) / kNR;
+    for (int64_t pc = 0; pc < k; pc += kBlockK) {
+      int64_t kc = std::min(kBlockK, k - pc);
+      for (int64_t jp = 0; jp < nPanels; ++jp) {
+        double *dst = packedB.data() + jp * kc * kNR;
+        int64_t cols = std::min(kNR, nc - jp * kNR);
+        for (int64_t p = 0; p < kc; ++p) {
+          const double *src = B + (pc + p) * n + jc + jp * kNR;
+          int64_t j = 0;
+          for (; j < cols; ++j)
+            dst[p * kNR + j] = src[j];
+          for (; j < kNR; ++j)
+            dst[p * kNR + j] = 0.0;
+        }
+      }
+      for (int64_t ic = 0; ic < m; ic += kBlockM) {
+        int64_t mc = std::min(kBlockM, m - ic);
+        int64_t mPanels = (mc + kMR - 1) / kMR;
+        for (int64_t ip = 0; ip < mPanels; ++ip) {
+          double *dst = packedA.data() + ip * kc * kMR;
+          int64_t rows = std::min(kMR, mc - ip * kMR);
+          for (int64_t r = 0; r < kMR; ++r) {
+            if (r >= rows) {
+              for (int64_t p = 0; p < kc; ++p)
+                dst[p * kMR + r] = 0.0;
+              continue;
+            }
+            const double *src = A + (ic + ip * kMR + r) * lda + pc;
+            for (int64_t p = 0; p < kc; ++p)
+              dst[p * kMR + r] = src[p];
+          }
+        }
+        for (int64_t jp = 0; jp < nPanels; ++jp) {
+          int64_t cols = std::min(kNR, nc - jp * kNR);
+          const double *bp = packedB.data() + jp * kc * kNR;
+          for (int64_t ip = 0; ip < mPanels; ++ip) {
+            int64_t rows = std::min(kMR, mc - ip * kMR);
+            const double *ap = packedA.data() + ip * kc * kMR;
+            double *c = C + (ic + ip * kMR) * n + jc + jp * kNR;
+            if (rows == kMR && cols == kNR) {
+              microKernel(kc, ap, bp, c, n);
+              continue;
+            }
+            // Edge tile: run on a copy, write back the valid part.
+            for (int64_t r = 0; r < kMR; ++r)
+              for (int64_t j = 0; j < kNR; ++j)
+                edge[r * kNR + j] = r < rows && j < cols ? c[r * n + j] : 0.0;
+            microKernel(kc, ap, bp, edge, kNR);
+            for (int64_t r = 0; r < rows; ++r)
+              for (int64_t j = 0; j < cols; ++j)
+                c[r * n + j] = edge[r * kNR + j];
+          }
+        }
+      }
+    }
+  }
 }
 
 static void gemm(const double *A, int64_t lda, const double *B, double *C,
