@@ -4,7 +4,7 @@
 BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps configure build demo check fuzz clean
+.PHONY: all deps configure build demo check fuzz clean check-sanitize soak
 
 all: build
 
@@ -45,3 +45,31 @@ fuzz: deps
 	ASAN_OPTIONS=allow_user_poisoning=0 $(FUZZ_BUILD)/bin/gshard-import-fuzzer -max_total_time=$(FUZZ_SECONDS) \
 	  -timeout=10 -rss_limit_mb=4096 -max_len=65536 \
 	  $(FUZZ_BUILD)/fuzz-work test/fuzz/corpus examples test/Import test/Export
+
+# The whole test suite (lit + ctest, scripts/check.sh) on an ASan+UBSan build
+# of every gshard library and tool (clang-19, no fuzzer instrumentation).
+# Slow: build and run take tens of minutes on 2 cores. Any sanitizer report
+# aborts the process, so it fails the test that ran it.
+# allow_user_poisoning=0: see `fuzz` below.
+SAN_BUILD ?= build-asan
+check-sanitize: deps
+	@test -f $(SAN_BUILD)/build.ninja || cmake -G Ninja -S . -B $(SAN_BUILD) \
+	  -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_C_COMPILER=clang-19 -DCMAKE_CXX_COMPILER=clang++-19 \
+	  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only -DNDEBUG" \
+	  -DCMAKE_CXX_FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
+	ninja -C $(SAN_BUILD) -j $(JOBS)
+	ASAN_OPTIONS=allow_user_poisoning=0:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  bash scripts/check.sh $(SAN_BUILD)
+
+# Random differential testing (test/fuzz/differential.py): N programs from
+# gshard-random-hlo, seeds SEED..SEED+N-1, each propagated, partitioned and
+# checked by gshard-sim. `make check` runs seeds 0..199 (test/fuzz/random.test).
+# Failing modules are copied to $(BUILD)/soak-failures.
+N ?= 10000
+SEED ?= 1000
+soak: build
+	python3 test/fuzz/differential.py --generator $(BUILD)/bin/gshard-random-hlo \
+	  --gshard-opt $(BUILD)/bin/gshard-opt --gshard-sim $(BUILD)/bin/gshard-sim \
+	  --seeds $(SEED):$(N) --jobs $(JOBS) --known test/fuzz/known-failures.txt \
+	  --failures $(BUILD)/soak-failures

@@ -10,7 +10,7 @@ config.name = "gshard"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".hlo", ".mlir", ".test"]
 config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "unit",
-                   "Inputs", "fuzz"]
+                   "Inputs"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.gshard_obj_root, "test")
 
@@ -20,7 +20,7 @@ llvm_config.with_environment("PATH", config.gshard_tools_dir, append_path=True)
 
 tool_dirs = [config.gshard_tools_dir, config.llvm_tools_dir]
 tools = ["gshard-opt", "gshard-sim", "gshard-propagation-conformance",
-         "gshard-partitioner-conformance"]
+         "gshard-partitioner-conformance", "gshard-random-hlo"]
 llvm_config.add_tool_substitutions(
     [t for t in tools if os.path.exists(os.path.join(config.gshard_tools_dir, t))],
     tool_dirs)

@@ -599,7 +599,18 @@ bool HloParser::parseHeaderAttribute() {
   } else if (raw == "true" || raw == "false") {
     value = b.getBoolAttr(raw == "true");
   } else if (!raw.getAsInteger(10, number)) {
+    // Device counts size per-device state in every tool (the simulator
+    // allocates each device): the same bound as tile assignments' devices.
+    constexpr int64_t kMaxDevices = int64_t(1) << 24;
+    if ((key == "num_partitions" || key == "replica_count") &&
+        (number < 1 || number > kMaxDevices))
+      return emitError(raw.begin(), key + " must be between 1 and " +
+                                        llvm::Twine(kMaxDevices) + ", not " +
+                                        raw);
     value = b.getI64IntegerAttr(number);
+  } else if (key == "num_partitions" || key == "replica_count") {
+    return emitError(raw.begin(),
+                     key + " must be an integer, not '" + raw + "'");
   } else if (raw.starts_with("{") && raw.ends_with("}")) {
     // {true,false,...} lists; anything else is kept as text.
     SmallVector<bool> bools;

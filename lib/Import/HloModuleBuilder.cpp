@@ -10,6 +10,7 @@
 #include "HloParser.h"
 
 #include "gshard/IR/HloOps.h"
+#include "gshard/Import/HloTextImporter.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Verifier.h"
@@ -336,7 +337,8 @@ OwningOpRef<ModuleOp> HloParser::buildModule() {
   for (Operation *op : computations)
     if (failed(mlir::verify(op)))
       return nullptr;
-  if (failed(mlir::verify(*module, /*verifyRecursively=*/false)))
+  if (failed(mlir::verify(*module, /*verifyRecursively=*/false)) ||
+      failed(gshard::verifyAcyclicCallGraph(*module)))
     return nullptr;
   return module;
 }

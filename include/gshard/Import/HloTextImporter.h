@@ -36,6 +36,12 @@ mlir::OwningOpRef<mlir::ModuleOp> importHloText(llvm::SourceMgr &sourceMgr,
 mlir::OwningOpRef<mlir::ModuleOp> importHloText(llvm::StringRef text,
                                                 mlir::MLIRContext *context);
 
+/// Fails (with an error at the call that closes the cycle) if some
+/// computation of `module` calls itself, directly or through others: XLA
+/// call graphs are acyclic, and every pass that follows calls would recurse
+/// forever. importHloText runs it on every module.
+mlir::LogicalResult verifyAcyclicCallGraph(mlir::ModuleOp module);
+
 } // namespace gshard
 
 #endif // GSHARD_IMPORT_HLOTEXTIMPORTER_H
