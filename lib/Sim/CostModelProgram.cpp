@@ -363,9 +363,21 @@ double opFlops(Operation *op, bool &matrix, int depth) {
   }
   if (auto rw = dyn_cast<hlo::ReduceWindowOp>(op)) {
     double window = 1;
+    auto inputType = dyn_cast<RankedTensorType>(op->getOperand(0).getType());
     if (auto w = op->getAttrOfType<hlo::WindowAttr>("window"))
-      for (int64_t s : w.getSize())
-        window *= s;
+      for (auto [d, s] : llvm::enumerate(w.getSize())) {
+        // A window spanning the whole dim, padded by n-1 below, stride 1, is
+        // a prefix scan (cumsum, cummax): XLA rewrites it into a tree scan
+        // (ReduceWindowRewriter), log2(n) passes, not n.
+        auto at = [](llvm::ArrayRef<int64_t> a, size_t i, int64_t dflt) {
+          return i < a.size() ? a[i] : dflt;
+        };
+        bool scan =
+            inputType && d < (size_t)inputType.getRank() && s > 2 &&
+            s == inputType.getDimSize(d) && at(w.getPadLow(), d, 0) == s - 1 &&
+            at(w.getPadHigh(), d, 0) == 0 && at(w.getStride(), d, 1) == 1;
+        window *= scan ? std::ceil(std::log2((double)s)) : s;
+      }
     return out * window;
   }
   if (isa<hlo::SortOp>(op)) {
