@@ -1,27 +1,63 @@
 #!/usr/bin/env bash
-# The demo: the main job on a shipped example — parse, propagate, partition,
-# simulate and check, estimate the cost on a 2x2 mesh.
+# The demo: a small GShard MoE Transformer (examples/gshard_moe.hlo, written
+# by gshard-modelgen) through the whole pipeline: parse, propagate the
+# paper's sharding annotations, partition for 4 devices, simulate the 4
+# devices and check them against the unpartitioned program, and estimate
+# the cost of a step on a 4-core TPU v3 slice.
 set -euo pipefail
 BUILD=${1:-build}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-EXAMPLE="$ROOT/examples/megatron_mlp.hlo"
+EXAMPLE="$ROOT/examples/gshard_moe.hlo"
 OPT="$BUILD/bin/gshard-opt"
 SIM="$BUILD/bin/gshard-sim"
+MESH=tpu-v3-4
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
-echo "== input: examples/megatron_mlp.hlo =="
-cat "$EXAMPLE"
+echo "== model: examples/gshard_moe.hlo =="
+sed -n 1,3p "$EXAMPLE" | sed 's/^/  /'
+echo "  ($(grep -c ' = ' "$EXAMPLE") instructions; regenerate with:"
+echo "   $(sed -n 's/^\/\/ Command: //p' "$EXAMPLE"))"
 echo
-echo "== gshard-opt --explain=relu: where a propagated sharding came from =="
-"$OPT" "$EXAMPLE" --explain=relu -o /dev/null
+
+echo "== 1. parse + propagate: shardings chosen (annotated: the input, the"
+echo "      expert weights and the split() points of GShard's Algorithm 2;"
+echo "      everything else propagated; dims: inputs [G,S,M], gates [G,S,E],"
+echo "      dispatch_mask [G,S,E,C], dispatch [G,E,C,M], dispatched and expert_*"
+echo "      [E,G,C,M], expert_outputs [G,E,C,M], wi [E,M,H]) =="
+"$OPT" "$EXAMPLE" --propagate -o "$WORK/propagated.hlo"
+for name in x layer1.moe.inputs layer1.moe.gates layer1.moe.dispatch_mask \
+            layer1.moe.dispatch layer1.moe.dispatched layer1.moe.expert_h \
+            layer1.moe.expert_out layer1.moe.expert_outputs \
+            layer1.moe.combine layer1.moe.outputs l1.wi; do
+  line=$(grep -m1 -E "^ *%$name = " "$WORK/propagated.hlo" || true)
+  [ -n "$line" ] || { echo "demo: %$name not found" >&2; exit 1; }
+  shape=$(sed -E 's/^ *%[^ ]+ = ([^ ]+) .*/\1/' <<<"$line")
+  sharding=$(grep -oE 'sharding=\{[^}]*\}' <<<"$line" || echo "sharding=?")
+  origin=propagated
+  grep -qE "^ *%$name = .*sharding=" "$EXAMPLE" && origin=annotated
+  printf '  %-28s %-16s %-34s %s\n' "%$name" "$shape" "$sharding" "$origin"
+done
 echo
-echo "== gshard-opt --partition --explain-collectives: the per-device program =="
-"$OPT" "$EXAMPLE" --partition --explain-collectives -o "$WORK/partitioned.hlo"
-cat "$WORK/partitioned.hlo"
+
+echo "== 2. partition for 4 devices: every collective inserted, and why =="
+"$OPT" "$EXAMPLE" --partition --explain-collectives -o "$WORK/partitioned.hlo" \
+  2>"$WORK/collectives.txt"
+sed 's/^/  /' "$WORK/collectives.txt"
+echo "  ($(grep -c ' = ' "$WORK/partitioned.hlo") instructions per device)"
 echo
-echo "== gshard-sim --check: 4 simulated devices vs the original on one =="
-"$SIM" "$WORK/partitioned.hlo" --check="$EXAMPLE"
+
+echo "== 3. gshard-sim --check: 4 simulated devices vs the program on one =="
+set +e
+"$SIM" "$WORK/partitioned.hlo" --check="$EXAMPLE" >"$WORK/check.txt" 2>&1
+status=$?
+set -e
+sed 's/^/  /' "$WORK/check.txt" | tail -5
+echo "  verdict: $([ $status -eq 0 ] && echo "equal (exit 0)" || echo "MISMATCH (exit $status)")"
 echo
-echo "== gshard-sim --mesh=2x2: estimated cost =="
-"$SIM" "$WORK/partitioned.hlo" --mesh=2x2 --report=text
+
+echo "== 4. cost of one forward step on $MESH (gshard-sim --mesh=$MESH) =="
+"$SIM" "$WORK/partitioned.hlo" --mesh=$MESH --report=text >"$WORK/cost.txt"
+grep -E '^(cost model|program)|step time|^ +(compute|all-|collective|reduce-scatter|communication)|peak memory' \
+  "$WORK/cost.txt" | sed 's/^ */  /'
+exit $status
