@@ -412,6 +412,8 @@ Val ModelWriter::attention(int64_t layer, const Val &x) {
   Val out = e.dot("out", ctx, weights[p + "wo"], {}, {}, {1, 3}, {0, 1});
   if (c.weightGradients) {
     weightGradient(p + "dwq", ln, q, {0, 1}, {0, 1});
+    weightGradient(p + "dwk", ln, k, {0, 1}, {0, 1});
+    weightGradient(p + "dwv", ln, v, {0, 1}, {0, 1});
     weightGradient(p + "dwo", ctx, out, {0, 2}, {0, 1});
   }
   return e.binary("residual", "add", x, out);
@@ -645,6 +647,11 @@ std::string gshard::bench::generateModel(const ModelConfig &config,
     types += (types.empty() ? "" : ", ") + shapeText(v.type, v.dims);
     names += (names.empty() ? "%" : ", %") + v.name;
   }
-  os << "  ROOT %output = (" << types << ") tuple(" << names << ")\n}\n";
+  // The activations stay split over the batch, the gradients replicated.
+  std::string shardings = split(3, 0, config.devices);
+  for (size_t i = 1; i < outputs.size(); ++i)
+    shardings += std::string(", ") + kReplicated;
+  os << "  ROOT %output = (" << types << ") tuple(" << names << "), sharding={"
+     << shardings << "}\n}\n";
   return text;
 }

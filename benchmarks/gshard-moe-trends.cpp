@@ -178,9 +178,10 @@ int main(int argc, char **argv) {
             "M=1024, H=8192, bf16; mesh tpu-v3-N; forward + weight-gradient "
             "all-reduce) ==\n";
   outs() << llvm::formatv(
-      "{0,7} {1,5} {2,10} {3,10} {4,11} {5,11} {6,11} {7,11} {8,6} {9,9}\n",
+      "{0,7} {1,5} {2,10} {3,10} {4,11} {5,11} {6,11} {7,11} {8,11} {9,6} "
+      "{10,9} {11,9}\n",
       "devices", "a2a", "MiB each", "min MiB", "a2a time", "all-reduce",
-      "experts", "MoE layer", "a2a", "disp+comb");
+      "experts", "disp+comb", "MoE layer", "a2a", "disp+comb", "no gating");
   std::vector<Breakdown> rows;
   for (int64_t d : devices) {
     bench::ModelConfig config = scalingConfig(d);
@@ -197,25 +198,31 @@ int main(int argc, char **argv) {
     double layers = b.moeLayers;
     double count = b.allToAllCount / layers;
     outs() << llvm::formatv(
-        "{0,7} {1,5} {2,10} {3,10} {4,11} {5,11} {6,11} {7,11} {8,6:P0} "
-        "{9,9:P0}\n",
+        "{0,7} {1,5} {2,10} {3,10} {4,11} {5,11} {6,11} {7,11} {8,11} "
+        "{9,6:P0} {10,9:P0} {11,9:P0}\n",
         d, llvm::formatv("{0:F1}", count).str(),
         llvm::formatv("{0:F2}",
                       b.allToAllOperandBytes / layers / count / (1 << 20))
             .str(),
         llvm::formatv("{0:F2}", minBytes / (1 << 20)).str(),
         us(b.allToAllSeconds / layers), us(b.allReduceSeconds),
-        us(b.expertSeconds / layers), us(b.moeSeconds / layers),
-        b.allToAllSeconds / b.moeSeconds,
-        (b.allToAllSeconds + b.dispatchCombineComputeSeconds) / b.moeSeconds);
+        us(b.expertSeconds / layers),
+        us((b.allToAllSeconds + b.dispatchCombineComputeSeconds) / layers),
+        us(b.moeSeconds / layers), b.allToAllSeconds / b.moeSeconds,
+        (b.allToAllSeconds + b.dispatchCombineComputeSeconds) / b.moeSeconds,
+        (b.allToAllSeconds + b.dispatchCombineComputeSeconds) /
+            (b.allToAllSeconds + b.dispatchCombineComputeSeconds +
+             b.expertSeconds));
     rows.push_back(std::move(b));
   }
   outs() << "\n(per MoE layer, forward: a2a = all-to-alls inserted, each of "
             "'MiB each' per device, min = the analytic minimum 2*S*M elements "
             "(two of them); all-reduce = every weight-gradient all-reduce of "
-            "the 2-layer program; experts = the experts' FFN; shares of the "
-            "MoE layer time: a2a, and disp+comb = all-to-alls + the dispatch "
-            "and combine einsums)\n";
+            "the 2-layer program; experts = the experts' FFN; disp+comb = "
+            "all-to-alls + the dispatch and combine einsums; MoE layer = "
+            "everything in it, gating and layer norm included; shares of the "
+            "MoE layer time: a2a, disp+comb; no gating: disp+comb / "
+            "(disp+comb + experts))\n";
   if (!rows.empty()) {
     const Breakdown &last = rows.back();
     outs() << "\ncollectives the partitioner inserted in the MoE layer at "
