@@ -17,6 +17,7 @@
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <google/protobuf/arena.h>
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/wire_format_lite.h>
 
@@ -55,11 +56,16 @@ void ProtoImporter::checkUnknownFields(const Message &message,
              " was ignored (not in gshard's HLO schema)",
          where);
   const auto *descriptor = message.GetDescriptor();
-  for (int i = 0; i < descriptor->field_count(); ++i) {
-    const FieldDescriptor *field = descriptor->field(i);
-    if (field->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE ||
-        field->is_map())
-      continue;
+  auto [it, inserted] = messageFields.try_emplace(descriptor);
+  if (inserted)
+    for (int i = 0; i < descriptor->field_count(); ++i) {
+      const FieldDescriptor *field = descriptor->field(i);
+      if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE &&
+          !field->is_map())
+        it->second.push_back(field);
+    }
+  llvm::ArrayRef<const FieldDescriptor *> fields = it->second;
+  for (const FieldDescriptor *field : fields) {
     if (field->is_repeated()) {
       int n = reflection->FieldSize(message, field);
       for (int j = 0; j < n; ++j)
@@ -371,20 +377,26 @@ OwningOpRef<ModuleOp> gshard::importHloProto(llvm::MemoryBufferRef buffer,
   // an HloModuleProto nearly always has entry_computation_name (2) or ids.
   bool wrapper = llvm::all_of(fields, [](int f) { return f == 1 || f == 3; }) &&
                  llvm::count(fields, 1) == 1;
-  pb::HloModuleProto module;
+  // An arena: the messages are freed at once instead of one by one (tens of
+  // thousands of instructions, each with several submessages).
+  google::protobuf::Arena arena;
+  pb::HloModuleProto *module = nullptr;
   if (wrapper) {
-    pb::HloProto proto;
-    if (proto.ParseFromArray(bytes.data(), int(bytes.size())) &&
-        proto.hlo_module().computations_size())
-      module = std::move(*proto.mutable_hlo_module());
+    auto *proto = google::protobuf::Arena::CreateMessage<pb::HloProto>(&arena);
+    if (proto->ParseFromArray(bytes.data(), int(bytes.size())) &&
+        proto->hlo_module().computations_size())
+      module = proto->mutable_hlo_module();
     else
       wrapper = false;
   }
-  if (!wrapper && !module.ParseFromArray(bytes.data(), int(bytes.size()))) {
-    emitError(fileLoc) << "not a binary HloModuleProto or HloProto: "
-                          "malformed or truncated protocol buffer";
-    return nullptr;
+  if (!wrapper) {
+    module = google::protobuf::Arena::CreateMessage<pb::HloModuleProto>(&arena);
+    if (!module->ParseFromArray(bytes.data(), int(bytes.size()))) {
+      emitError(fileLoc) << "not a binary HloModuleProto or HloProto: "
+                            "malformed or truncated protocol buffer";
+      return nullptr;
+    }
   }
   ProtoImporter importer(context, buffer.getBufferIdentifier());
-  return importer.importModule(module);
+  return importer.importModule(*module);
 }

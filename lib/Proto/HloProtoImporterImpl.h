@@ -100,6 +100,14 @@ private:
   llvm::StringMap<size_t> warningIndex;
   /// Computations built so far, not yet in a module.
   SmallVector<Operation *> pendingOps;
+  /// Per message type, its message-typed fields other than maps: what
+  /// checkUnknownFields descends into (most fields of an instruction are
+  /// scalars; walking all of them for every message is slow).
+  /// std::vector: its buffer stays put when the map grows during the
+  /// recursion.
+  llvm::DenseMap<const google::protobuf::Descriptor *,
+                 std::vector<const google::protobuf::FieldDescriptor *>>
+      messageFields;
 };
 
 } // namespace gshard::proto
