@@ -239,6 +239,44 @@ int main(int argc, char **argv) {
           last.allReduceSeconds / rows.front().allReduceSeconds);
   }
 
+  // Megatron MLP: the analytic minimum is one all-reduce of the [B, M]
+  // output per block.
+  outs() << "\n== Megatron MLP block (x bf16[4096,1024] replicated, w1 "
+            "[1024,16384] split on columns, w2 [16384,1024] on rows) ==\n";
+  outs() << llvm::formatv("{0,7} {1,12} {2,12} {3,12} {4,12} {5,12}\n",
+                          "devices", "all-reduces", "MiB each", "min MiB",
+                          "all-reduce", "step");
+  for (int64_t d : devices) {
+    bench::ModelConfig c;
+    c.kind = bench::ModelKind::MegatronMlp;
+    c.layers = 1;
+    c.devices = d;
+    c.batch = 4096;
+    c.modelDim = 1024;
+    c.hiddenDim = 16384;
+    c.dtype = "bf16";
+    Breakdown b;
+    if (!analyze(c, "tpu-v3-" + std::to_string(d), b))
+      return 1;
+    // An all-reduce sends 2(N-1)/N of its operand.
+    double operand =
+        b.allReduceCount && d > 1
+            ? b.allReduceBytes / b.allReduceCount * d / (2.0 * (d - 1))
+            : 0;
+    double minBytes = 4096.0 * 1024 * 2;
+    outs() << llvm::formatv("{0,7} {1,12} {2,12} {3,12} {4,12} {5,12}\n", d,
+                            b.allReduceCount,
+                            llvm::formatv("{0:F2}", operand / (1 << 20)).str(),
+                            llvm::formatv("{0:F2}", minBytes / (1 << 20)).str(),
+                            us(b.allReduceSeconds), us(b.stepSeconds));
+    std::map<std::string, int64_t> kinds;
+    for (const sim::OpCost &op : b.report.ops)
+      if (op.isCollective && op.opcode != "all-reduce")
+        kinds[op.opcode] += op.count;
+    for (auto &[kind, n] : kinds)
+      outs() << "        also " << n << " " << kind << "\n";
+  }
+
   if (no600b)
     return 0;
   outs() << "\n== 600B: 36 layers (18 MoE), 2048 experts, tpu-v3-2048 ==\n";
