@@ -327,9 +327,6 @@ private:
   Val input;
   std::map<std::string, Val> weights;
   std::vector<Val> gradients;
-
-  friend std::string gshard::bench::generateModel(const ModelConfig &,
-                                                  std::string &);
 };
 
 void ModelWriter::declareParams() {
@@ -368,17 +365,15 @@ Val ModelWriter::layerNorm(const Val &x) {
   llvm::SmallVector<int64_t> keep;
   for (int64_t i = 0; i < last; ++i)
     keep.push_back(i);
+  Val width = e.fill("ln.width", dt, std::to_string(x.dims[last]), x.dims);
   Val sum = e.reduce("ln.sum", x, {last}, "add");
-  Val mean = e.broadcast("ln.mean", sum, x.dims, keep);
-  Val norm = e.binary("ln.meanscaled", "divide", mean,
-                      e.fill("ln.m", dt, std::to_string(x.dims[last]), x.dims));
-  Val centered = e.binary("ln.centered", "subtract", x, norm);
+  Val mean = e.binary("ln.mean", "divide",
+                      e.broadcast("ln.sumb", sum, x.dims, keep), width);
+  Val centered = e.binary("ln.centered", "subtract", x, mean);
   Val sq = e.binary("ln.sq", "multiply", centered, centered);
   Val var = e.reduce("ln.var", sq, {last}, "add");
-  Val varB = e.broadcast("ln.varb", var, x.dims, keep);
-  Val varM =
-      e.binary("ln.varm", "divide", varB,
-               e.fill("ln.m2", dt, std::to_string(x.dims[last]), x.dims));
+  Val varM = e.binary("ln.varm", "divide",
+                      e.broadcast("ln.varb", var, x.dims, keep), width);
   Val eps =
       e.binary("ln.vareps", "add", varM, e.fill("ln.eps", dt, "1e-06", x.dims));
   Val rs = e.unary("ln.rsqrt", "rsqrt", eps);
