@@ -44,6 +44,10 @@ echo "== 2. partition for 4 devices: every collective inserted, and why =="
 "$OPT" "$EXAMPLE" --partition --explain-collectives -o "$WORK/partitioned.hlo" \
   2>"$WORK/collectives.txt"
 sed 's/^/  /' "$WORK/collectives.txt"
+echo "  (GShard's minimum for an MoE layer: one all-to-all sends every group's"
+echo "   tokens to their experts (split G -> split E), one brings the experts'"
+echo "   outputs back (split E -> split G); attention and dense layers are"
+echo "   data-parallel and need no collective in the forward pass)"
 echo "  ($(grep -c ' = ' "$WORK/partitioned.hlo") instructions per device)"
 echo
 
