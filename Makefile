@@ -28,23 +28,32 @@ check: build
 clean:
 	rm -rf $(BUILD)
 
-# libFuzzer runs of the importer (clang-19, ASan+UBSan+fuzzer). FUZZ_SECONDS
-# bounds each run; the seeds are test/fuzz/corpus, examples/ and the lit
-# inputs. allow_user_poisoning=0: libMLIR.so is not instrumented, and LLVM's
-# allocator templates, instantiated in both, would otherwise report its
-# arena writes as use-after-poison.
+# libFuzzer runs (clang-19, ASan+UBSan+fuzzer), FUZZ_SECONDS each, of
+#   gshard-import-fuzzer    HLO text import, print, re-import
+#   gshard-proto-fuzzer     binary HloModuleProto import, export, re-import
+#   gshard-pipeline-fuzzer  HLO text import, propagation, partitioning, print
+# Seeds: test/fuzz/corpus{,-proto,-pipeline}, examples/ and lit inputs; new
+# inputs go to $(FUZZ_BUILD)/fuzz-work*. allow_user_poisoning=0: libMLIR.so
+# is not instrumented, and LLVM's allocator templates, instantiated in both,
+# would otherwise report its arena writes as use-after-poison.
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
+FUZZ_FLAGS = -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=4096 \
+  -print_final_stats=1
 fuzz: deps
 	@test -f $(FUZZ_BUILD)/build.ninja || cmake -G Ninja -S . -B $(FUZZ_BUILD) \
 	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGSHARD_ENABLE_FUZZERS=ON \
 	  -DCMAKE_C_COMPILER=clang-19 -DCMAKE_CXX_COMPILER=clang++-19 \
 	  -DCMAKE_CXX_FLAGS="-fsanitize=address,undefined,fuzzer-no-link -fno-sanitize-recover=undefined"
-	ninja -C $(FUZZ_BUILD) gshard-import-fuzzer
-	mkdir -p $(FUZZ_BUILD)/fuzz-work
-	ASAN_OPTIONS=allow_user_poisoning=0 $(FUZZ_BUILD)/bin/gshard-import-fuzzer -max_total_time=$(FUZZ_SECONDS) \
-	  -timeout=10 -rss_limit_mb=4096 -max_len=65536 \
-	  $(FUZZ_BUILD)/fuzz-work test/fuzz/corpus examples test/Import test/Export
+	ninja -C $(FUZZ_BUILD) gshard-import-fuzzer gshard-proto-fuzzer gshard-pipeline-fuzzer
+	mkdir -p $(FUZZ_BUILD)/fuzz-work $(FUZZ_BUILD)/fuzz-work-proto $(FUZZ_BUILD)/fuzz-work-pipeline
+	ASAN_OPTIONS=allow_user_poisoning=0 $(FUZZ_BUILD)/bin/gshard-import-fuzzer $(FUZZ_FLAGS) \
+	  -max_len=65536 $(FUZZ_BUILD)/fuzz-work test/fuzz/corpus examples test/Import test/Export
+	ASAN_OPTIONS=allow_user_poisoning=0 $(FUZZ_BUILD)/bin/gshard-proto-fuzzer $(FUZZ_FLAGS) \
+	  -max_len=65536 $(FUZZ_BUILD)/fuzz-work-proto test/fuzz/corpus-proto
+	ASAN_OPTIONS=allow_user_poisoning=0 $(FUZZ_BUILD)/bin/gshard-pipeline-fuzzer $(FUZZ_FLAGS) \
+	  -max_len=16384 $(FUZZ_BUILD)/fuzz-work-pipeline test/fuzz/corpus-pipeline \
+	  test/Partitioner test/Propagation examples
 
 # The whole test suite (lit + ctest, scripts/check.sh) on an ASan+UBSan build
 # of every gshard library and tool (clang-19, no fuzzer instrumentation).

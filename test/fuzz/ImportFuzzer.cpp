@@ -8,8 +8,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "gshard/Export/HloTextExporter.h"
-#include "gshard/Import/HloTextImporter.h"
 #include "gshard/IR/HloOps.h"
+#include "gshard/Import/HloTextImporter.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"

@@ -37,13 +37,10 @@ namespace {
 /// splitmix64: tiny, fast, and the same sequence on every platform.
 class Rng {
 public:
-  explicit Rng(uint64_t seed) : state(seed * 0x9E3779B97F4A7C15ULL + 1) {}
-  uint64_t next() {
-    uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-  }
+  // The seed is hashed: seed k's stream must not be seed 0's shifted by k
+  // steps (with state = seed, neighbouring seeds gave the same programs).
+  explicit Rng(uint64_t seed) : state(mix(seed ^ 0x5DEECE66DULL)) {}
+  uint64_t next() { return mix(state += 0x9E3779B97F4A7C15ULL); }
   /// Uniform in [lo, hi] (inclusive); the modulo bias is irrelevant here.
   int64_t range(int64_t lo, int64_t hi) {
     return lo +
@@ -59,6 +56,11 @@ public:
   }
 
 private:
+  static uint64_t mix(uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+  }
   uint64_t state;
 };
 
@@ -266,7 +268,7 @@ Value Generator::emit(const std::string &type, const Dims &dims,
                       const std::string &rhs, bool mayShard) {
   Value v{"v" + std::to_string(counter++), type, dims};
   std::string line = "  %" + v.name + " = " + shapeText(v) + " " + rhs;
-  if (mayShard && rng.chance(25))
+  if (mayShard && rng.chance(35))
     line += ", sharding=" + randomSharding(dims);
   bodyLines.push_back(line);
   if (type == "f32")
@@ -770,8 +772,12 @@ bool Generator::genWhile(const Value &v) {
   bodyLines.push_back("  %" + tuple.name + " = " + tupleShape + " tuple(%" +
                       zero + ", %" + v.name + ")");
   Value loop{"v" + std::to_string(counter++), "tuple", {}};
-  bodyLines.push_back("  %" + loop.name + " = " + tupleShape + " while(%" +
-                      tuple.name + "), condition=" + c + ", body=" + b);
+  std::string loopLine = "  %" + loop.name + " = " + tupleShape + " while(%" +
+                         tuple.name + "), condition=" + c + ", body=" + b;
+  // Sometimes a sharded loop state: the counter replicated, x tiled.
+  if (rng.chance(40))
+    loopLine += ", sharding={{replicated}, " + randomSharding(v.dims) + "}";
+  bodyLines.push_back(loopLine);
   emit("f32", v.dims, "get-tuple-element(%" + loop.name + "), index=1");
   return true;
 }

@@ -55,6 +55,39 @@ def cause_of(stderr):
     return (stderr.strip().splitlines() or ["(no message)"])[0][:110]
 
 
+def break_partitioned(path):
+    """--self-test: negate one output of the partitioned ENTRY (the ROOT, or
+    the first element of a ROOT tuple), so a working check must report a
+    mismatch."""
+    with open(path) as f:
+        lines = f.read().split("\n")
+    entry = max(i for i, l in enumerate(lines) if l.startswith("ENTRY"))
+    shapes = {}
+    for i in range(entry, len(lines)):
+        m = re.match(r"\s*(?:ROOT )?(%[\w.\-]+) = (f32\[[^\]]*\](?:\{[\d,]*\})?) ",
+                     lines[i])
+        if m:
+            shapes[m.group(1)] = m.group(2)
+        m = re.match(r"(\s*)ROOT (%[\w.\-]+) = (.*?) ([a-z][\w\-]*)\("
+                     r"(%[\w.\-]+)", lines[i])
+        if not m:
+            continue
+        indent, name, shape, opcode, first = m.groups()
+        if opcode == "tuple":
+            if first not in shapes:
+                return
+            lines[i] = lines[i].replace("(" + first, "(%broken", 1)
+            lines.insert(i, "%s%%broken = %s negate(%s)" %
+                         (indent, shapes[first], first))
+        elif shape.startswith("f32["):
+            lines[i] = lines[i].replace("ROOT " + name, name + ".unbroken", 1)
+            lines.insert(i + 1, "%sROOT %s = %s negate(%s.unbroken)" %
+                         (indent, name, shape, name))
+        break
+    with open(path, "w") as f:
+        f.write("\n".join(lines))
+
+
 def run(cmd, timeout):
     try:
         p = subprocess.run(cmd, capture_output=True, text=True,
@@ -91,6 +124,10 @@ def check_one(args, path, workdir):
             result.update(outcome="rejected", cause=cause_of(err))
         return result
 
+    result["replicated"] = re.findall(r"warning: '([\w\-]+)' runs replicated",
+                                      err)
+    if args.self_test:
+        break_partitioned(part)
     rc, out, err = run([args.gshard_sim, part, "--check=" + path,
                         "--num-partitions=%d" % n], args.timeout)
     if os.path.exists(part):
@@ -135,6 +172,9 @@ def main():
     parser.add_argument("--known", help="expected failures: SEED OUTCOME")
     parser.add_argument("--failures", help="copy failing modules here")
     parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--self-test", action="store_true",
+                        help="negate one output of each partitioned module: "
+                        "the check must then report mismatches")
     args = parser.parse_args()
 
     m = re.fullmatch(r"(\d+):(\d+)", args.seeds)
@@ -153,6 +193,7 @@ def main():
 
     outcomes = collections.Counter()
     rejections = collections.Counter()
+    replicated = collections.Counter()
     failed = []
     with tempfile.TemporaryDirectory(prefix="gshard-random-") as workdir:
         for start in range(first, first + count, args.batch):
@@ -169,6 +210,7 @@ def main():
                 for r in pool.map(lambda p: check_one(args, p, workdir),
                                   paths):
                     outcomes[r["outcome"]] += 1
+                    replicated.update(set(r.get("replicated", [])))
                     if r["outcome"] == "rejected":
                         rejections[r["cause"]] += 1
                     elif r["outcome"] != "pass":
@@ -191,6 +233,10 @@ def main():
         print("rejected by cause:")
         for cause, n in rejections.most_common():
             print("  %5d  %s" % (n, cause))
+    if replicated:
+        print("programs with an op run replicated (no partitioning rule), "
+              "by op: " + ", ".join("%s %d" % kv
+                                    for kv in replicated.most_common()))
     new = [r for r in failed if known.get(r["seed"]) != r["outcome"]]
     for r in failed:
         tag = "known" if r not in new else "NEW"
