@@ -212,22 +212,36 @@ LogicalResult partitionContraction(Operation *op, Spmd &spmd,
     rhsLocal =
         spmd.maskPadding(rhsLocal, best.rhs, rhsType, spec.rhsContracting);
   }
-  Type localOut = getLocalType(outType, best.out);
+  auto localOut = cast<RankedTensorType>(getLocalType(outType, best.out));
+  Type element = outType.getElementType();
+  // Partial sums of a narrow float type (bf16, f16, f8) are produced and
+  // all-reduced in f32 and rounded once at the end: rounding every partial
+  // sum to the narrow type would make the result depend on how the
+  // contraction is split (errors of several ulps where partial sums cancel).
+  Type partialElement = element;
+  if (!best.contractingTiled.empty())
+    if (auto f = dyn_cast<FloatType>(element); f && f.getWidth() < 32)
+      partialElement = Float32Type::get(context);
   SmallVector<Value> operands{lhsLocal, rhsLocal};
   for (Value extra : op->getOperands().drop_front(2))
     operands.push_back(
         spmd.operand(extra, ShardingAttr::getReplicated(context)));
-  Value local = spmd.cloneWith(op, operands, localOut)->getResult(0);
+  Value local =
+      spmd.cloneWith(op, operands,
+                     RankedTensorType::get(localOut.getShape(), partialElement,
+                                           localOut.getEncoding()))
+          ->getResult(0);
   if (!best.contractingTiled.empty()) {
     spmd.recordFrom = best.iter;
     spmd.recordTo = best.out;
-    Type element = outType.getElementType();
     local = spmd.allReduce(
         local, getDeviceGroupsForDims(best.iter, best.contractingTiled),
-        spmd.state.getReducer(
-            element.isInteger(1) ? ReduceKind::Or : ReduceKind::Add, element),
+        spmd.state.getReducer(element.isInteger(1) ? ReduceKind::Or
+                                                   : ReduceKind::Add,
+                              partialElement),
         "partial sums over sharded contracting dims");
     spmd.recordFrom = spmd.recordTo = nullptr;
+    local = spmd.convert(local, element);
   }
   spmd.set(op->getResult(0), {local, best.out, outType});
   return success();

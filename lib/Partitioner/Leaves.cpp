@@ -48,7 +48,7 @@ static LogicalResult partitionBroadcast(Operation *op, Spmd &spmd) {
   auto operandType = cast<RankedTensorType>(broadcast.getOperand().getType());
   ShardingAttr result =
       normalizeForTensor(getResultSharding(op), type.getRank());
-  if (isManualSubgroup(result) || result.isManual())
+  if (result.isManual())
     return partitionReplicated(op, spmd);
   ArrayRef<int64_t> dims = broadcast.getDimensions();
   ShardingAttr operandTarget = result;

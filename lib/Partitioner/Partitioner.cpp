@@ -38,6 +38,7 @@ const HandlerMap &getHandlers() {
     registerControlFlowHandlers(map);
     registerSliceHandlers(map);
     registerConvolutionHandlers(map);
+    registerCollectiveHandlers(map);
     return map;
   }();
   return handlers;
@@ -46,24 +47,52 @@ const HandlerMap &getHandlers() {
 LogicalResult partitionReplicated(Operation *op, Spmd &spmd, StringRef why) {
   MLIRContext *context = op->getContext();
   ShardingAttr result = getResultSharding(op);
+  Type resultType = op->getResult(0).getType();
+  auto resultTensor = dyn_cast<RankedTensorType>(resultType);
   ShardingAttr target = ShardingAttr::getReplicated(context);
+  // Manual results (and manual subgroups of a tensor) run on whole values
+  // within each manual group: user code, or an op without a rule.
+  bool manual = isManual(result);
+  bool manualSubgroup =
+      !manual && result.isTiled() && resultTensor &&
+      isManualSubgroup(normalizeForTensor(result, resultTensor.getRank()));
+  if (isManualSubgroup(result) && !manualSubgroup)
+    return op->emitError("cannot partition '")
+           << hlo::getHloOpcode(op)
+           << "': a tuple result with manual subgroups has no rule";
   if (result.isMaximal())
     target = result;
+  if (manual)
+    target = ShardingAttr::getManual(context);
+  auto operandTarget = [&](Type type) {
+    auto tensor = dyn_cast<RankedTensorType>(type);
+    if (!manualSubgroup || !tensor)
+      return target;
+    return wholeValueSharding(result, tensor.getRank());
+  };
+  if (manualSubgroup)
+    target = wholeValueSharding(result, resultTensor.getRank());
   bool gathered = false;
   int64_t bytes = 0;
   SmallVector<Value> operands;
   for (Value operand : op->getOperands()) {
     PValue pv = spmd.get(operand);
-    if (!sameSharding(pv.global, pv.sharding, target) &&
-        !(target.isMaximal() && isTileMaximal(pv.sharding))) {
+    ShardingAttr to = operandTarget(pv.global);
+    if (!sameSharding(pv.global, pv.sharding, to) &&
+        !(to.isMaximal() && isTileMaximal(pv.sharding)) && !manual &&
+        !isManual(pv.sharding)) {
       gathered = true;
       bytes += getByteSize(pv.global);
     }
-    operands.push_back(spmd.reshard(pv, target));
+    operands.push_back(spmd.reshard(pv, to));
   }
-  Type resultType = op->getResult(0).getType();
+  if (spmd.hadError)
+    return failure();
+  if (manualSubgroup)
+    resultType = getLocalType(resultType, target);
   bool resultTiled =
-      !sameSharding(resultType, result, target) && !result.isMaximal();
+      !sameSharding(op->getResult(0).getType(), result, target) &&
+      !result.isMaximal() && !manual;
   if (gathered || resultTiled) {
     std::string text;
     llvm::raw_string_ostream os(text);
@@ -78,7 +107,8 @@ LogicalResult partitionReplicated(Operation *op, Spmd &spmd, StringRef why) {
     spmd.warn(os.str());
   }
   Operation *clone = spmd.cloneWith(op, operands, resultType);
-  spmd.set(op->getResult(0), {clone->getResult(0), target, resultType});
+  spmd.set(op->getResult(0),
+           {clone->getResult(0), target, op->getResult(0).getType()});
   return success();
 }
 

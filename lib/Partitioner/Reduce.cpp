@@ -12,9 +12,27 @@
 
 #include "Spmd.h"
 
+#include "mlir/IR/SymbolTable.h"
+
 using namespace mlir;
 
 namespace gshard::spmd {
+
+/// Whether `reducer` (a computation symbol) is a plain `add(p0, p1)`.
+static bool isAddReducer(Operation *op, FlatSymbolRefAttr reducer) {
+  auto module = op->getParentOfType<ModuleOp>();
+  auto computation = dyn_cast_or_null<hlo::ComputationOp>(
+      SymbolTable::lookupSymbolIn(module, reducer.getAttr()));
+  if (!computation)
+    return false;
+  Operation *root = computation.getRoot().getDefiningOp();
+  if (!root || !isa<hlo::AddOp>(root))
+    return false;
+  for (Value v : root->getOperands())
+    if (!v.getDefiningOp() || !isa<hlo::ParameterOp>(v.getDefiningOp()))
+      return false;
+  return root->getOperand(0) != root->getOperand(1);
+}
 
 static LogicalResult partitionReduce(Operation *op, Spmd &spmd) {
   auto reduce = cast<hlo::ReduceOp>(op);
@@ -38,7 +56,9 @@ static LogicalResult partitionReduce(Operation *op, Spmd &spmd) {
                         getTupleElementSharding(result, tupleType, i), leaf))
         return partitionReplicated(op, spmd,
                                    "the results are sharded differently");
-  if (leaf.isManual() || isManualSubgroup(leaf) || leaf.isMaximal())
+  // Manual subgroups reduce like any tiling: collectives along data dims stay
+  // within each manual group.
+  if (leaf.isManual() || leaf.isMaximal())
     return partitionReplicated(op, spmd);
 
   // Operand dim -> result dim (-1 for reduced dims) and back.
@@ -56,7 +76,7 @@ static LogicalResult partitionReduce(Operation *op, Spmd &spmd) {
   PValue first = spmd.get(reduce.getInputs()[0]);
   ShardingAttr own = normalizeForTensor(first.sharding, rank);
   ShardingAttr target;
-  if (own.isTiled() && !isManualSubgroup(own)) {
+  if (own.isTiled() && sameManualGroups(own, leaf, spmd.numPartitions())) {
     ShardingAttr kept = replicateOnDims(own, reduced);
     ShardingAttr keptResult =
         kept.isTiled() ? mapDims(kept, toResult, resultRank) : kept;
@@ -89,6 +109,37 @@ static LogicalResult partitionReduce(Operation *op, Spmd &spmd) {
       partial.isTiled() ? mapDims(partial, toResult, resultRank) : partial;
   if (!target.isTiled())
     resultLeaf = target;
+  // A sum of a narrow float type (bf16, f16, f8) split across devices is
+  // reduced and all-reduced in f32 and rounded once, so the result does not
+  // depend on the split (rounding each partial sum costs several ulps
+  // where partial sums cancel).
+  if (numInputs == 1 && !reducedTiled.empty() && !tupleType) {
+    auto f = dyn_cast<FloatType>(firstResult.getElementType());
+    if (f && f.getWidth() < 32 && isAddReducer(op, reduce.getToApplyAttr())) {
+      Type f32 = Float32Type::get(context);
+      Value input = spmd.convert(operands[0], f32);
+      Value init = spmd.convert(inits[0], f32);
+      auto localResult =
+          cast<RankedTensorType>(getLocalType(firstResult, resultLeaf));
+      OperationState state(op->getLoc(), op->getName());
+      state.addOperands({input, init});
+      state.addTypes(RankedTensorType::get(localResult.getShape(), f32));
+      state.addAttribute("dimensions", reduce.getDimensionsAttr());
+      state.addAttribute("to_apply",
+                         spmd.state.getReducer(ReduceKind::Add, f32));
+      Value local = spmd.builder.create(state)->getResult(0);
+      spmd.recordFrom = target;
+      spmd.recordTo = partial;
+      local =
+          spmd.allReduce(local, getDeviceGroupsForDims(target, reducedTiled),
+                         spmd.state.getReducer(ReduceKind::Add, f32),
+                         "partial sums over a sharded dim (in f32)");
+      spmd.recordFrom = spmd.recordTo = nullptr;
+      local = spmd.convert(local, f);
+      spmd.set(op->getResult(0), {local, resultLeaf, resultType});
+      return success();
+    }
+  }
   SmallVector<Type> localTypes;
   for (int64_t i = 0; i < numInputs; ++i) {
     auto t =

@@ -45,6 +45,30 @@ SmallVector<int64_t> tileIndexOrZeros(ShardingAttr s, int64_t device,
 
 } // namespace
 
+/// The manual-subgroup coordinate of each of `n` devices (-1: the device
+/// holds no tile); all zeros without a manual subgroup.
+static SmallVector<int64_t> manualCoordinates(ShardingAttr s, int64_t n) {
+  SmallVector<int64_t> coords(n, 0);
+  if (!s.isTiled())
+    return coords;
+  std::optional<int64_t> manualDim = getManualDim(s);
+  if (!manualDim)
+    return coords;
+  TileAssignment ta = getTileAssignment(s);
+  int64_t stride = 1;
+  for (int64_t i = *manualDim + 1; i < ta.getRank(); ++i)
+    stride *= ta.getDim(i);
+  for (int64_t d = 0; d < n; ++d) {
+    std::optional<int64_t> flat = ta.flatIndexOf(d);
+    coords[d] = flat ? (*flat / stride) % ta.getDim(*manualDim) : -1;
+  }
+  return coords;
+}
+
+bool sameManualGroups(ShardingAttr a, ShardingAttr b, int64_t numDevices) {
+  return manualCoordinates(a, numDevices) == manualCoordinates(b, numDevices);
+}
+
 /// Gathers `dims` (data dims of `from`) one at a time; updates `from`.
 static Value gatherDims(Spmd &spmd, Value local, ShardingAttr &from,
                         RankedTensorType global, ArrayRef<int64_t> dims) {
@@ -149,14 +173,20 @@ static Value permuteTo(Spmd &spmd, Value local, ShardingAttr from,
   };
   llvm::DenseMap<int64_t, SmallVector<int64_t>> sources;
   SmallVector<int64_t> fromTile(n, -1), toTile(n, -1);
+  // A data tile of a manual group comes from the same manual group (the
+  // source's coordinates when it has a manual subgroup, else any device).
+  bool keyedByGroup = isManualSubgroup(from);
+  SmallVector<int64_t> fromGroup = manualCoordinates(from, n);
+  SmallVector<int64_t> toGroup = manualCoordinates(to, n);
+  int64_t numTiles = flatten(tiles) + 1;
   for (int64_t d = 0; d < n; ++d) {
     bool holds;
     SmallVector<int64_t> fi = tileIndexOrZeros(from, d, rank, holds);
     if (holds)
-      fromTile[d] = flatten(fi);
+      fromTile[d] = flatten(fi) + (keyedByGroup ? fromGroup[d] * numTiles : 0);
     SmallVector<int64_t> ti = tileIndexOrZeros(to, d, rank, holds);
     if (holds)
-      toTile[d] = flatten(ti);
+      toTile[d] = flatten(ti) + (keyedByGroup ? toGroup[d] * numTiles : 0);
   }
   SmallVector<bool> used(n, false);
   SmallVector<int64_t> sourceOf(n, -1);
@@ -206,8 +236,9 @@ static Value allToAllMove(Spmd &spmd, Value local, ShardingAttr &from,
   // Pad dim b to k * cb.
   SmallVector<int64_t> low(rank, 0), high(rank, 0);
   high[b] = k * cb - type.getDimSize(b);
-  local =
-      spmd.pad(local, spmd.constantScalar(type.getElementType(), 0), low, high);
+  if (high[b] != 0)
+    local = spmd.pad(local, spmd.constantScalar(type.getElementType(), 0), low,
+                     high);
   // Split b into [k, cb].
   SmallVector<int64_t> split;
   for (int64_t i = 0; i < rank; ++i) {
@@ -258,13 +289,42 @@ Value Spmd::reshardTensor(Value local, ShardingAttr from, ShardingAttr to,
   if (shardingsEqual(from, to))
     return local;
   MLIRContext *context = getContext();
-  bool fromManual = from.isManual() || isManualSubgroup(from);
-  bool toManual = to.isManual() || isManualSubgroup(to);
-  if (fromManual || toManual) {
-    if (!(from.isManual() && to.isManual()))
-      error("cannot reshard between " + toString(from) + " and " +
-            toString(to) + " (manual subgroups are not supported)");
+  // Manual values: each device holds its own value of the full (manual)
+  // shape, computed by user code. A replicated value enters a manual region
+  // as it is; a manual value used by an unannotated (replicated)
+  // instruction is that device's own value, as in the manual code itself.
+  if (from.isManual() || to.isManual()) {
+    if (from.isManual() && (to.isManual() || to.isReplicated()))
+      return local;
+    if (to.isManual() && from.isReplicated())
+      return local;
+    if (to.isManual() && from.isMaximal()) {
+      local = reshardTensor(local, from, ShardingAttr::getReplicated(context),
+                            global);
+      return local;
+    }
+    error("cannot reshard between " + toString(from) + " and " + toString(to) +
+          " (a tiled value enters or leaves a manual region only through "
+          "SPMDFullToShardShape / SPMDShardToFullShape)");
     return local;
+  }
+  // Manual subgroups: within each manual group the value is an ordinary
+  // SPMD value tiled over the data dims, so resharding works group by group
+  // (collective groups along data dims never cross manual groups). The
+  // groups must be the same devices on both sides; a value without a manual
+  // subgroup (replicated or tiled) is the same in every group.
+  if (isManualSubgroup(from) || isManualSubgroup(to)) {
+    bool ok = isManualSubgroup(to) &&
+              (!isManualSubgroup(from) ||
+               sameManualGroups(from, to, numPartitions())) &&
+              !from.isMaximal();
+    if (!ok) {
+      error("cannot reshard between " + toString(from) + " and " +
+            toString(to) +
+            " (the manual subgroups differ; a value leaves a manual "
+            "subgroup only through SPMDShardToFullShape)");
+      return local;
+    }
   }
   if (from.isMaximal()) {
     // Broadcast from the owner: mask the others to zero, all-reduce.

@@ -17,7 +17,7 @@ static LogicalResult partitionTranspose(Operation *op, Spmd &spmd) {
   auto type = cast<RankedTensorType>(transpose.getType());
   ShardingAttr result =
       normalizeForTensor(getResultSharding(op), type.getRank());
-  if (result.isManual() || isManualSubgroup(result))
+  if (result.isManual())
     return partitionReplicated(op, spmd);
   ArrayRef<int64_t> perm = transpose.getDimensions();
   SmallVector<int64_t> inverse(perm.size());

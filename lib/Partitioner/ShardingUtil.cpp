@@ -59,6 +59,22 @@ ShardingAttr mapDims(ShardingAttr s, ArrayRef<int64_t> dstDimOfSrc,
   return normalizeSharding(result);
 }
 
+ShardingAttr wholeValueSharding(ShardingAttr s, int64_t rank) {
+  if (!s)
+    return nullptr;
+  MLIRContext *context = s.getContext();
+  if (isManual(s))
+    return ShardingAttr::getManual(context);
+  if (s.isTiled() && isManualSubgroup(s)) {
+    ShardingAttr partial = replicateAllDimsExcept(s, {});
+    if (!partial.isTiled())
+      return partial;
+    SmallVector<int64_t> dropped(getTiledDataRank(partial), -1);
+    return normalizeForTensor(mapDims(partial, dropped, rank), rank);
+  }
+  return ShardingAttr::getReplicated(context);
+}
+
 ShardingAttr normalizeForTensor(ShardingAttr s, int64_t rank) {
   if (!s)
     return nullptr;

@@ -84,6 +84,16 @@ ShardingAttr getResultSharding(Operation *op);
 /// Whether values of `type` laid out by `a` and `b` have the same shards.
 bool sameSharding(Type type, ShardingAttr a, ShardingAttr b);
 
+/// Whether every one of `numDevices` devices has the same manual-subgroup
+/// coordinate under `a` and `b` (true when neither has a manual subgroup).
+bool sameManualGroups(ShardingAttr a, ShardingAttr b, int64_t numDevices);
+
+/// For an op whose result sharding is `s` and an operand of rank `rank`:
+/// the operand sharding that holds the whole operand on every device of
+/// each manual group: {manual} for manual, every data dim replicated with
+/// the manual subgroup kept for manual subgroups, {replicated} otherwise.
+ShardingAttr wholeValueSharding(ShardingAttr s, int64_t rank);
+
 //===----------------------------------------------------------------------===//
 // Module state
 //===----------------------------------------------------------------------===//
@@ -132,6 +142,7 @@ void registerCustomCallHandlers(HandlerMap &map);
 void registerControlFlowHandlers(HandlerMap &map);
 void registerSliceHandlers(HandlerMap &map);
 void registerConvolutionHandlers(HandlerMap &map);
+void registerCollectiveHandlers(HandlerMap &map);
 
 /// A dot-like op (dot, convolution) as an iteration space: operand and
 /// result dims map to iteration dims (-1: outside the space, kept

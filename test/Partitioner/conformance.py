@@ -62,6 +62,9 @@ def classify_error(stderr):
     """A short cause from a diagnostic: `error: ...` without file:line."""
     line = first_line(stderr, r"error") or first_line(stderr)
     line = re.sub(r"^.*?error:\s*", "", line)
+    # Group by what went wrong, not where: drop file paths and value names.
+    line = re.sub(r"\s+at\s+\S+\.hlo(:\d+)*", "", line)
+    line = re.sub(r"value %[\w.\-]+ \S+", "a value", line)
     line = re.sub(r"'%?[\w.\-]+'", "'X'", line)
     line = re.sub(r"\d+", "N", line)
     return line[:120]
