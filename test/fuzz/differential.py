@@ -55,10 +55,18 @@ def cause_of(stderr):
     return (stderr.strip().splitlines() or ["(no message)"])[0][:110]
 
 
+def replacement(indent, name, shape):
+    """Lines defining `name` as a broadcast constant 12345: differs from any
+    output value (negation would not: NaN and zero outputs stay equal)."""
+    return ["%s%%broken.value = f32[] constant(12345)" % indent,
+            "%s%s = %s broadcast(%%broken.value), dimensions={}" %
+            (indent, name, shape)]
+
+
 def break_partitioned(path):
-    """--self-test: negate one output of the partitioned ENTRY (the ROOT, or
-    the first element of a ROOT tuple), so a working check must report a
-    mismatch."""
+    """--self-test: replace one output of the partitioned ENTRY (the ROOT, or
+    the first element of a ROOT tuple) by a constant, so a working check must
+    report a mismatch."""
     with open(path) as f:
         lines = f.read().split("\n")
     entry = max(i for i, l in enumerate(lines) if l.startswith("ENTRY"))
@@ -77,12 +85,10 @@ def break_partitioned(path):
             if first not in shapes:
                 return
             lines[i] = lines[i].replace("(" + first, "(%broken", 1)
-            lines.insert(i, "%s%%broken = %s negate(%s)" %
-                         (indent, shapes[first], first))
+            lines[i:i] = replacement(indent, "%broken", shapes[first])
         elif shape.startswith("f32["):
+            lines[i + 1:i + 1] = replacement(indent, "ROOT " + name, shape)
             lines[i] = lines[i].replace("ROOT " + name, name + ".unbroken", 1)
-            lines.insert(i + 1, "%sROOT %s = %s negate(%s.unbroken)" %
-                         (indent, name, shape, name))
         break
     with open(path, "w") as f:
         f.write("\n".join(lines))
@@ -173,7 +179,7 @@ def main():
     parser.add_argument("--failures", help="copy failing modules here")
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--self-test", action="store_true",
-                        help="negate one output of each partitioned module: "
+                        help="replace one output of each partitioned module by a constant: "
                         "the check must then report mismatches")
     args = parser.parse_args()
 
