@@ -2,8 +2,9 @@
 # The packaging test (ctest `gshard-out-of-tree-example`): installs a built
 # gshard tree into a temporary prefix, configures and builds this directory
 # against it with the tree's compiler and flags (so sanitizer builds link),
-# and runs the example on examples/megatron_mlp.hlo, as HLO text and as a
-# proto written by the installed gshard-opt.
+# and runs its two programs on examples/megatron_mlp.hlo: the API example
+# on HLO text and on a proto written by the installed gshard-opt, the MLIR
+# tool on the module's MLIR form.
 #   test.sh BUILD_DIR CMAKE GENERATOR MAKE_PROGRAM CXX CXX_FLAGS
 #           EXE_LINKER_FLAGS FILECHECK
 set -euo pipefail
@@ -31,6 +32,11 @@ example=$work/build/gshard-partition-example
 "$example" "$input" | "$filecheck" "$here/partition.check"
 "$work/prefix/bin/gshard-opt" "$input" --emit=proto -o "$work/mlp.pb"
 "$example" "$work/mlp.pb" | "$filecheck" "$here/partition.check"
+# The MLIR tool runs gshard's passes by name on the module's MLIR form.
+"$work/prefix/bin/gshard-opt" "$input" --emit=mlir -o "$work/mlp.mlir"
+"$work/build/gshard-example-opt" "$work/mlp.mlir" \
+  --pass-pipeline='builtin.module(gshard-propagate,gshard-partition)' |
+  "$filecheck" --check-prefix=OPT "$here/partition.check"
 # Bad input is an error message and exit status 2, not a crash.
 printf 'HloModule m\nENTRY %%e { ROOT %%p = f32[4] bogus() }\n' > "$work/bad.hlo"
 status=0
