@@ -149,11 +149,11 @@ llvm::Expected<Module> Module::parseHloProto(llvm::StringRef bytes,
 
 llvm::Expected<Module> Module::parseFile(llvm::StringRef path,
                                          InputFormat format) {
-  // Binary protos must be read as-is (no text-mode newline handling, no
-  // null terminator requirement).
+  // Read as bytes (no newline translation: the file may be a binary proto),
+  // null-terminated like every buffer the text importer gets from the tools.
   llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> buffer =
       llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
-                                  /*RequiresNullTerminator=*/false);
+                                  /*RequiresNullTerminator=*/true);
   if (!buffer)
     return llvm::createStringError(buffer.getError(),
                                    "cannot read '" + path +
