@@ -447,13 +447,23 @@ LiteralRef convolutionHandler(ExecContext &ctx, Operation *op,
     outSpatialCount *= outSize[d];
     kCount *= kSize[d];
   }
-  // im2col in chunks of output positions: the input taps of each output
-  // position are gathered into a row of `patch` (zeros on padding and
-  // dilation holes), then patch x kernel is one GEMM per group.
-  int64_t patchCols = kCount * KI;
-  int64_t chunk = std::clamp<int64_t>(
-      (int64_t(1) << 18) / std::max<int64_t>(patchCols, 1), 1, 256);
+  // im2col: rows are output positions (batch x output spatial, flattened
+  // as in the canonical output), columns the kernel taps x input features.
+  // A chunk of rows is gathered tap block by tap block into `patch` (zeros
+  // on padding and dilation holes) and multiplied by the matching rows of
+  // the kernel matrix, accumulating into `tmp`: whatever the shape (1x1
+  // "dots", weight-gradient convolutions with huge windows), each GEMM call
+  // sees up to kChunkRows rows and a bounded patch, so packing the kernel
+  // block is amortized over many rows. k order per output is unchanged.
+  constexpr int64_t kChunkRows = 256, kPatchDoubles = int64_t(1) << 19;
+  int64_t totalRows = OB * outSpatialCount;
+  int64_t chunk =
+      std::min<int64_t>(kChunkRows, std::max<int64_t>(totalRows, 1));
+  int64_t tapBlock =
+      std::clamp<int64_t>(kPatchDoubles / (chunk * std::max<int64_t>(KI, 1)), 1,
+                          std::max<int64_t>(kCount, 1));
   // Per group, the kernel as a [kCount * KI, groupOut] matrix.
+  int64_t patchCols = kCount * KI;
   std::vector<std::vector<double>> groupKernels;
   if (groups > 1) {
     groupKernels.resize(groups);
@@ -466,66 +476,63 @@ LiteralRef convolutionHandler(ExecContext &ctx, Operation *op,
     }
   }
   std::vector<int64_t> taps(chunk * kCount);
-  std::vector<double> patch(chunk * patchCols), tmp(chunk * groupOut);
+  std::vector<double> patch(chunk * tapBlock * KI), tmp(chunk * groupOut);
   llvm::SmallVector<int64_t> os(numSpatial, 0), ks(numSpatial, 0);
-  for (int64_t os0 = 0; os0 < outSpatialCount; os0 += chunk) {
-    int64_t rows = std::min(chunk, outSpatialCount - os0);
+  for (int64_t r0 = 0; r0 < totalRows; r0 += chunk) {
+    int64_t rows = std::min(chunk, totalRows - r0);
     // Input position of every kernel tap of these outputs (-1: padding or
     // a hole), indexed by the kernel position the tap multiplies.
     for (int64_t r = 0; r < rows; ++r) {
+      int64_t osLinear = (r0 + r) % std::max<int64_t>(outSpatialCount, 1);
+      for (int64_t d = numSpatial - 1; d >= 0; --d) {
+        os[d] = osLinear % outSize[d];
+        osLinear /= outSize[d];
+      }
       std::fill(ks.begin(), ks.end(), 0);
       for (int64_t kLinear = 0; kLinear < kCount; ++kLinear) {
         int64_t inLinear = 0, kernelLinear = 0;
         bool valid = true;
         for (size_t d = 0; d < numSpatial; ++d) {
           int64_t pos = os[d] * stride[d] + ks[d] * rhsDil[d] - padLow[d];
-          if (pos < 0 || pos % lhsDil[d] || pos / lhsDil[d] >= inSize[d]) {
+          if (pos < 0 || pos % lhsDil[d] || pos / lhsDil[d] >= inSize[d])
             valid = false;
-            break;
-          }
-          inLinear = inLinear * inSize[d] + pos / lhsDil[d];
+          else
+            inLinear = inLinear * inSize[d] + pos / lhsDil[d];
           int64_t kIndex = reversal[d] ? kSize[d] - 1 - ks[d] : ks[d];
           kernelLinear = kernelLinear * kSize[d] + kIndex;
         }
-        if (valid)
-          taps[r * kCount + kernelLinear] = inLinear;
-        else {
-          // The kernel position of an invalid tap still needs a slot.
-          int64_t kl = 0;
-          for (size_t d = 0; d < numSpatial; ++d)
-            kl = kl * kSize[d] + (reversal[d] ? kSize[d] - 1 - ks[d] : ks[d]);
-          taps[r * kCount + kl] = -1;
-        }
+        taps[r * kCount + kernelLinear] = valid ? inLinear : -1;
         nextIndex(ks, kSize);
       }
-      nextIndex(os, outSize);
     }
-    for (int64_t ob = 0; ob < OB; ++ob) {
-      for (int64_t g = 0; g < groups; ++g) {
-        int64_t b = bgc > 1 ? g * (B / bgc) + ob : ob;
-        int64_t fBase = fgc > 1 ? g * KI : 0;
-        const double *in = a.data() + b * inSpatialCount * IF + fBase;
+    for (int64_t g = 0; g < groups; ++g) {
+      int64_t fBase = fgc > 1 ? g * KI : 0;
+      const double *kernel = groups > 1 ? groupKernels[g].data() : w.data();
+      std::fill_n(tmp.begin(), rows * groupOut, 0.0);
+      for (int64_t kl0 = 0; kl0 < kCount; kl0 += tapBlock) {
+        int64_t tb = std::min(tapBlock, kCount - kl0);
+        int64_t cols = tb * KI;
         for (int64_t r = 0; r < rows; ++r) {
-          double *row = patch.data() + r * patchCols;
-          for (int64_t kl = 0; kl < kCount; ++kl) {
-            int64_t t = taps[r * kCount + kl];
+          int64_t ob = (r0 + r) / std::max<int64_t>(outSpatialCount, 1);
+          int64_t b = bgc > 1 ? g * (B / bgc) + ob : ob;
+          const double *in = a.data() + b * inSpatialCount * IF + fBase;
+          double *row = patch.data() + r * cols;
+          for (int64_t kl = 0; kl < tb; ++kl) {
+            int64_t t = taps[r * kCount + kl0 + kl];
             if (t < 0)
               std::fill_n(row + kl * KI, KI, 0.0);
             else
               std::copy_n(in + t * IF, KI, row + kl * KI);
           }
         }
-        std::fill_n(tmp.begin(), rows * groupOut, 0.0);
-        const double *kernel = groups > 1 ? groupKernels[g].data() : w.data();
-        gemm(patch.data(), patchCols, kernel, tmp.data(), rows, patchCols,
-             groupOut);
-        for (int64_t r = 0; r < rows; ++r) {
-          double *o =
-              c.data() + (ob * outSpatialCount + os0 + r) * KO + g * groupOut;
-          const double *t = tmp.data() + r * groupOut;
-          for (int64_t j = 0; j < groupOut; ++j)
-            o[j] += t[j];
-        }
+        gemm(patch.data(), cols, kernel + kl0 * KI * groupOut, tmp.data(), rows,
+             cols, groupOut);
+      }
+      for (int64_t r = 0; r < rows; ++r) {
+        double *o = c.data() + (r0 + r) * KO + g * groupOut;
+        const double *t = tmp.data() + r * groupOut;
+        for (int64_t j = 0; j < groupOut; ++j)
+          o[j] += t[j];
       }
     }
   }
