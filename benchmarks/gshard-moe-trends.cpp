@@ -59,8 +59,10 @@ struct Breakdown {
   sim::CostReport report;
 };
 
+/// With `closeRings`, every mesh dim longer than 2 gets wraparound links
+/// (the presets' sub-slices of a pod have none): a full torus at every size.
 bool analyze(const bench::ModelConfig &config, llvm::StringRef meshName,
-             Breakdown &out) {
+             Breakdown &out, bool closeRings = false) {
   std::string error;
   std::string text = bench::generateModel(config, error);
   if (text.empty()) {
@@ -81,6 +83,9 @@ bool analyze(const bench::ModelConfig &config, llvm::StringRef meshName,
     llvm::WithColor::error() << error << "\n";
     return false;
   }
+  if (closeRings)
+    for (int64_t d = 0; d < mesh.getRank(); ++d)
+      mesh.wraparound[d] = mesh.shape[d] > 2;
   sim::CostReport &report = out.report;
   if (!sim::analyzeCost(*module, mesh, {}, report, error)) {
     llvm::WithColor::error() << error << "\n";
@@ -167,6 +172,9 @@ int main(int argc, char **argv) {
   cl::list<int64_t> devicesList("devices", cl::CommaSeparated,
                                 cl::desc("Device counts (TPU v3 cores)"));
   cl::opt<bool> no600b("no-600b", cl::desc("Skip the 600B model"));
+  cl::opt<bool> torus(
+      "torus", cl::desc("Close every mesh dim longer than 2 into a ring (the "
+                        "tpu-v3 presets below 2048 cores have no wraparound)"));
   cl::ParseCommandLineOptions(argc, argv,
                               "gshard-moe-trends: the GShard paper's scaling "
                               "trends from our partitioner and cost model\n");
@@ -175,7 +183,9 @@ int main(int argc, char **argv) {
     devices = {128, 256, 512, 1024, 2048};
 
   outs() << "== MoE layer vs devices (experts = devices, 2048 tokens/device, "
-            "M=1024, H=8192, bf16; mesh tpu-v3-N; forward + weight-gradient "
+            "M=1024, H=8192, bf16; mesh tpu-v3-N"
+         << (torus ? " with every dim > 2 a ring" : "")
+         << "; forward + weight-gradient "
             "all-reduce) ==\n";
   outs() << llvm::formatv(
       "{0,7} {1,5} {2,10} {3,10} {4,11} {5,11} {6,11} {7,11} {8,11} {9,6} "
@@ -186,7 +196,7 @@ int main(int argc, char **argv) {
   for (int64_t d : devices) {
     bench::ModelConfig config = scalingConfig(d);
     Breakdown b;
-    if (!analyze(config, "tpu-v3-" + std::to_string(d), b))
+    if (!analyze(config, "tpu-v3-" + std::to_string(d), b, torus))
       return 1;
     bench::ModelSizes sizes;
     bench::validateModelConfig(config, sizes);
