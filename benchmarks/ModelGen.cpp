@@ -10,9 +10,11 @@
 //   outputs    = einsum("GSEC,GECM->GSM", combine_weights, expert_out)
 //
 // HLO's dot puts batch dims first, so each einsum is a dot followed by the
-// transpose to the paper's dim order; the two transposes carry the paper's
-// split annotations (the places where GShard's partitioner inserts its
-// all-to-alls). Top-2 gating is the paper's Algorithm 1 without the random
+// transpose to the paper's dim order. Annotated as GShard does: the dispatch
+// dot and the gating's [G,S,E,C] tensors split on G, its transpose to
+// [E,G,C,M] on E; the experts' output on E, its transpose to [G,E,C,M] on
+// G. The two transposes are where the partitioner inserts the all-to-alls.
+// Top-2 gating is the paper's Algorithm 1 without the random
 // second-expert policy and the auxiliary loss (neither changes what is
 // sent): first and second expert by max/argmax, positions in each expert's
 // buffer by a cumulative sum over the group (a reduce-window, as XLA
