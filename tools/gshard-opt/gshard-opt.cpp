@@ -151,6 +151,15 @@ int main(int argc, char **argv) {
   // generic MLIR form would only repeat it less readably.
   context.printOpOnDiagnostic(false);
 
+  // The importer's bound on num_partitions: the partitioned module would
+  // not import again, and per-device tables would not fit in memory.
+  if (numPartitions < 0 || numPartitions > (int64_t(1) << 24)) {
+    llvm::errs() << "gshard-opt: error: --num-partitions must be between 1 "
+                    "and 16777216, not "
+                 << numPartitions << "\n";
+    return kExitBadInput;
+  }
+
   std::string errorMessage;
   std::unique_ptr<llvm::MemoryBuffer> input =
       openInputFile(inputFilename, &errorMessage);
