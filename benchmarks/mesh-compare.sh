@@ -17,8 +17,8 @@
 # usage: benchmarks/mesh-compare.sh [BUILD] [LAYERS] [OPS] [REPEAT]
 set -euo pipefail
 BUILD=${1:-build}
-LAYERS=${2:-500}
-OPS=${3:-2000}
+LAYERS=${2:-2000}
+OPS=${3:-10000}
 REPEAT=${4:-3}
 OPT="$BUILD/bin/gshard-opt"
 GEN="$BUILD/bin/gshard-modelgen"
