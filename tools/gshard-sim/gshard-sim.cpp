@@ -3,7 +3,7 @@
 // Part of gshard, under the Apache License v2.0.
 //
 //   gshard-sim PARTITIONED.hlo --check=ORIGINAL.hlo [--num-partitions=N]
-//              [--seed=S] [--rtol=R --atol=A] [--report=text|json]
+//              [--seed=S | --inputs=FILE] [--rtol=R --atol=A] [--report=text|json]
 //   gshard-sim PROGRAM.hlo [--run] [--num-partitions=N]
 //   gshard-sim PARTITIONED.hlo --mesh=PRESET|FILE.textproto
 //              [--report=text|json] [--trace=OUT.json]   (cost model)
@@ -111,6 +111,12 @@ static cl::opt<int64_t> defaultTripCount(
 static cl::opt<bool> printMesh("print-mesh",
                                cl::desc("Print the --mesh as text proto"),
                                cl::cat(simCategory));
+static cl::opt<std::string> inputsFile(
+    "inputs",
+    cl::desc("Values of the (original) ENTRY parameters instead of random "
+             "ones: one 'NAME = SHAPE LITERAL' per parameter, e.g. "
+             "'x = f32[2] {1, 2}' (docs/simulator.md)"),
+    cl::value_desc("file"), cl::cat(simCategory));
 static cl::opt<int64_t> printLimit("print-limit",
                                    cl::desc("Elements printed per output"),
                                    cl::init(16), cl::cat(simCategory));
@@ -202,6 +208,29 @@ void printValueSummary(llvm::raw_ostream &os, const Literal &value,
   os << "\n";
 }
 
+/// The ENTRY arguments: from --inputs if given, else random in --seed.
+/// Prints `file:line:col: error:` and returns false on a bad inputs file.
+bool makeInputs(hlo::ComputationOp entry, std::vector<LiteralRef> &inputs) {
+  if (inputsFile.empty()) {
+    inputs = generateInputs(entry, seed);
+    return true;
+  }
+  llvm::SourceMgr sourceMgr;
+  auto buffer = llvm::MemoryBuffer::getFileOrSTDIN(inputsFile);
+  if (!buffer) {
+    llvm::errs() << "gshard-sim: error: cannot read '" << inputsFile
+                 << "': " << buffer.getError().message() << "\n";
+    return false;
+  }
+  unsigned id = sourceMgr.AddNewSourceBuffer(std::move(*buffer), llvm::SMLoc());
+  std::string error;
+  if (!readInputs(sourceMgr, id, entry, inputs, error)) {
+    llvm::errs() << error << "\n";
+    return false;
+  }
+  return true;
+}
+
 int runProgram(MLIRContext &context) {
   llvm::SourceMgr sourceMgr;
   SourceMgrDiagnosticHandler handler(sourceMgr, &context);
@@ -214,8 +243,9 @@ int runProgram(MLIRContext &context) {
   options.seed = seed;
   options.maxWhileIterations = maxWhileIterations;
   int64_t devices = options.numPartitions * options.numReplicas;
-  std::vector<LiteralRef> inputs =
-      generateInputs(program.executable->getEntry(), seed);
+  std::vector<LiteralRef> inputs;
+  if (!makeInputs(program.executable->getEntry(), inputs))
+    return kExitBadInput;
   std::vector<std::vector<LiteralRef>> args(devices, inputs);
   std::string error;
   auto start = std::chrono::steady_clock::now();
@@ -302,7 +332,9 @@ int runCheck(MLIRContext &context) {
                  << partParams.size() << "\n";
     return kExitBadInput;
   }
-  std::vector<LiteralRef> inputs = generateInputs(origEntry, seed);
+  std::vector<LiteralRef> inputs;
+  if (!makeInputs(origEntry, inputs))
+    return kExitBadInput;
 
   // Original: one device, unless its own semantics involve devices.
   std::string error;

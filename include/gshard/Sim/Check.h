@@ -21,6 +21,10 @@
 #include <string>
 #include <vector>
 
+namespace llvm {
+class SourceMgr;
+} // namespace llvm
+
 namespace gshard::sim {
 
 struct Tolerance {
@@ -38,6 +42,14 @@ Tolerance getDefaultTolerance(ElemKind kind);
 /// pred 50/50; integer parameters that feed gather/scatter/dynamic-slice
 /// indices (through converts, reshapes, broadcasts) stay in range.
 std::vector<LiteralRef> generateInputs(hlo::ComputationOp entry, uint64_t seed);
+
+/// Reads the values of `entry`'s parameters from the `--inputs` file held
+/// by `sourceMgr` (buffer `bufferId`): one `NAME = SHAPE LITERAL` statement
+/// per parameter (format in lib/Sim/Inputs.cpp and docs/simulator.md).
+/// Returns false with `file:line:col: error: ...` in `error`.
+bool readInputs(const llvm::SourceMgr &sourceMgr, unsigned bufferId,
+                hlo::ComputationOp entry, std::vector<LiteralRef> &values,
+                std::string &error);
 
 /// This device's shard of `global` under `sharding`, shaped like
 /// `localType`. Tile offset = tile index * ceil(n / tiles); elements past
