@@ -174,6 +174,10 @@ int main(int argc, char **argv) {
   OwningOpRef<ModuleOp> module = parseInput(sourceMgr, context);
   if (!module)
     return kExitBadInput;
+  // The text importer checks this itself; protos and MLIR come here
+  // unchecked, and a recursive module would hang propagation/partitioning.
+  if (failed(gshard::verifyAcyclicCallGraph(*module)))
+    return kExitBadInput;
 
   PassManager pm(&context, ModuleOp::getOperationName());
   if (failed(applyPassManagerCLOptions(pm)))
