@@ -123,6 +123,42 @@ double reshardCost(ShardingAttr from, ShardingAttr to, RankedTensorType type) {
   return refines ? 0.01 * local + 1 : 2 * local;
 }
 
+/// When the contraction is split along exactly one contracting dim over k
+/// devices and the result's own sharding is the plan's output sharding with
+/// that split moved onto an untiled output dim: that dim and the sharding.
+/// Group member i of the partial-sum groups then holds chunk i, which is
+/// what reduce-scatter delivers.
+std::optional<std::pair<int64_t, ShardingAttr>>
+reduceScatterTarget(const ContractionSpec &spec, const Plan &plan,
+                    ShardingAttr result, RankedTensorType outType) {
+  if (plan.contractingTiled.size() != 1 || !result.isTiled() ||
+      !plan.iter.isTiled())
+    return std::nullopt;
+  int64_t c = plan.contractingTiled[0];
+  int64_t outRank = outType.getRank();
+  SmallVector<int64_t> planTiles = getTilesPerDim(plan.out, outRank);
+  SmallVector<int64_t> iterTiles = getTilesPerDim(plan.iter, spec.iterRank);
+  SmallVector<int64_t> resultTiles = getTilesPerDim(result, outRank);
+  for (int64_t d = 0; d < outRank; ++d) {
+    int64_t i = spec.outToIter[d];
+    if (i < 0 || planTiles[d] != 1 || iterTiles[i] != 1 ||
+        resultTiles[d] != iterTiles[c])
+      continue;
+    TileAssignment ta = getTileAssignment(plan.iter);
+    SmallVector<int64_t> swap;
+    for (int64_t t = 0; t < ta.getRank(); ++t)
+      swap.push_back(t == c ? i : (t == i ? c : t));
+    ShardingAttr iter = getTiledSharding(
+        plan.iter.getContext(), ta.transpose(swap),
+        plan.iter.getReplicateOnLastTileDim(), plan.iter.getLastTileDims());
+    ShardingAttr out = normalizeForTensor(
+        project(iter, spec.contractingIter, spec.iterToOut, outRank), outRank);
+    if (sameSharding(outType, out, result))
+      return std::make_pair(d, out);
+  }
+  return std::nullopt;
+}
+
 } // namespace
 
 LogicalResult partitionContraction(Operation *op, Spmd &spmd,
@@ -231,6 +267,33 @@ LogicalResult partitionContraction(Operation *op, Spmd &spmd,
                      RankedTensorType::get(localOut.getShape(), partialElement,
                                            localOut.getEncoding()))
           ->getResult(0);
+  if (std::optional<std::pair<int64_t, ShardingAttr>> scatter =
+          reduceScatterTarget(spec, best, result, outType)) {
+    // The result wants the contracting split on output dim `dim`: each
+    // device keeps only its chunk of the sum (reduce-scatter instead of
+    // all-reduce + slice). Dim `dim` is whole locally; pad it to k chunks.
+    auto [dim, scattered] = *scatter;
+    int64_t k = getTilesPerDim(scattered, outType.getRank())[dim];
+    auto type = cast<RankedTensorType>(local.getType());
+    int64_t chunk = (outType.getDimSize(dim) + k - 1) / k;
+    SmallVector<int64_t> low(type.getRank(), 0), high(type.getRank(), 0);
+    high[dim] = chunk * k - type.getDimSize(dim);
+    if (high[dim] != 0)
+      local =
+          spmd.pad(local, spmd.constantScalar(partialElement, 0), low, high);
+    spmd.recordFrom = best.iter;
+    spmd.recordTo = scattered;
+    local = spmd.reduceScatter(
+        local, dim, getDeviceGroupsForDims(best.iter, best.contractingTiled),
+        spmd.state.getReducer(element.isInteger(1) ? ReduceKind::Or
+                                                   : ReduceKind::Add,
+                              partialElement),
+        "partial sums over sharded contracting dims, scattered");
+    spmd.recordFrom = spmd.recordTo = nullptr;
+    local = spmd.convert(local, element);
+    spmd.set(op->getResult(0), {local, scattered, outType});
+    return success();
+  }
   if (!best.contractingTiled.empty()) {
     spmd.recordFrom = best.iter;
     spmd.recordTo = best.out;

@@ -49,15 +49,57 @@ static LogicalResult partitionSlice(Operation *op, Spmd &spmd) {
     if (start[i] != 0 || limit[i] != operandType.getDimSize(i) ||
         strides[i] != 1)
       touched.push_back(i);
-  ShardingAttr s = passThrough(getResultSharding(op), type.getRank(), touched);
+  // One unit-stride sliced dim may stay tiled: each device takes its output
+  // range from its own and neighbouring input tiles (halo exchange).
+  ShardingAttr resultSharding =
+      normalizeForTensor(getResultSharding(op), type.getRank());
+  int64_t haloDim = -1;
+  SmallVector<int64_t> rangeStart, rangeUsed;
+  if (resultSharding.isTiled() && !resultSharding.isManual()) {
+    SmallVector<int64_t> tiles = getTilesPerDim(resultSharding, type.getRank());
+    SmallVector<int64_t> tiledTouched;
+    for (int64_t d : touched)
+      if (tiles[d] > 1)
+        tiledTouched.push_back(d);
+    if (tiledTouched.size() == 1 && strides[tiledTouched[0]] == 1) {
+      int64_t d = tiledTouched[0], k = tiles[d];
+      int64_t outShard = (type.getDimSize(d) + k - 1) / k;
+      for (int64_t t = 0; t < k; ++t) {
+        rangeStart.push_back(start[d] + t * outShard);
+        rangeUsed.push_back(std::clamp<int64_t>(
+            type.getDimSize(d) - t * outShard, 0, outShard));
+      }
+      if (haloIsCheaperThanGather(operandType.getDimSize(d), k, rangeStart,
+                                  rangeUsed))
+        haloDim = d;
+    }
+  }
+  SmallVector<int64_t> replicatedTouched;
+  for (int64_t d : touched)
+    if (d != haloDim)
+      replicatedTouched.push_back(d);
+  ShardingAttr s =
+      passThrough(getResultSharding(op), type.getRank(), replicatedTouched);
   if (!s)
     return partitionReplicated(op, spmd);
   Value operand = spmd.operand(slice.getOperand(), s);
   SmallVector<int64_t> local = localShape(operandType, s);
+  if (haloDim >= 0) {
+    int64_t k = getTilesPerDim(s, type.getRank())[haloDim];
+    int64_t outShard = (type.getDimSize(haloDim) + k - 1) / k;
+    operand = exchangeHalo(spmd, operand, s, operandType, haloDim, rangeStart,
+                           outShard, rangeUsed);
+    local[haloDim] = outShard;
+    start[haloDim] = 0;
+    limit[haloDim] = outShard;
+    // The dim is handled: slice only the others below.
+    touched.erase(llvm::find(touched, haloDim));
+  }
   for (int64_t i = 0; i < type.getRank(); ++i)
     if (!llvm::is_contained(touched, i))
       limit[i] = local[i];
   Operation *clone = spmd.cloneWith(op, operand, getLocalType(type, s));
+  clone->setAttr("start_indices", spmd.builder.getDenseI64ArrayAttr(start));
   clone->setAttr("limit_indices", spmd.builder.getDenseI64ArrayAttr(limit));
   spmd.set(op->getResult(0), {clone->getResult(0), s, type});
   return success();
@@ -73,14 +115,83 @@ static LogicalResult partitionPad(Operation *op, Spmd &spmd) {
   for (int64_t i = 0; i < type.getRank(); ++i)
     if (low[i] || high[i] || interior[i])
       touched.push_back(i);
-  ShardingAttr s = passThrough(getResultSharding(op), type.getRank(), touched);
+  // One padded dim without interior padding may stay tiled: each device
+  // takes its output range of the input from its own and neighbouring
+  // tiles (halo exchange) and fills positions outside the input with the
+  // padding value.
+  ShardingAttr resultSharding =
+      normalizeForTensor(getResultSharding(op), type.getRank());
+  int64_t haloDim = -1;
+  SmallVector<int64_t> rangeStart, rangeUsed;
+  auto operandType = cast<RankedTensorType>(pad.getOperand().getType());
+  if (resultSharding.isTiled()) {
+    SmallVector<int64_t> tiles = getTilesPerDim(resultSharding, type.getRank());
+    SmallVector<int64_t> tiledTouched;
+    for (int64_t d : touched)
+      if (tiles[d] > 1)
+        tiledTouched.push_back(d);
+    if (tiledTouched.size() == 1 && interior[tiledTouched[0]] == 0) {
+      int64_t d = tiledTouched[0], k = tiles[d];
+      int64_t outShard = (type.getDimSize(d) + k - 1) / k;
+      for (int64_t t = 0; t < k; ++t) {
+        rangeStart.push_back(t * outShard - low[d]);
+        rangeUsed.push_back(std::clamp<int64_t>(
+            type.getDimSize(d) - t * outShard, 0, outShard));
+      }
+      if (haloIsCheaperThanGather(operandType.getDimSize(d), k, rangeStart,
+                                  rangeUsed))
+        haloDim = d;
+    }
+  }
+  SmallVector<int64_t> replicatedTouched;
+  for (int64_t d : touched)
+    if (d != haloDim)
+      replicatedTouched.push_back(d);
+  ShardingAttr s =
+      passThrough(getResultSharding(op), type.getRank(), replicatedTouched);
   if (!s)
     return partitionReplicated(op, spmd);
   Value operand = spmd.operand(pad.getOperand(), s);
   Value value = spmd.operand(pad.getPaddingValue(),
                              ShardingAttr::getReplicated(op->getContext()));
-  Operation *clone =
-      spmd.cloneWith(op, {operand, value}, getLocalType(type, s));
+  Operation *clone;
+  if (haloDim >= 0) {
+    int64_t n = operandType.getDimSize(haloDim);
+    int64_t k = getTilesPerDim(s, type.getRank())[haloDim];
+    int64_t outShard = (type.getDimSize(haloDim) + k - 1) / k;
+    operand = exchangeHalo(spmd, operand, s, operandType, haloDim, rangeStart,
+                           outShard, rangeUsed);
+    // Input index rangeStart[t] + i; outside [0, n) is the padding value.
+    auto localType = cast<RankedTensorType>(operand.getType());
+    auto indexType =
+        RankedTensorType::get(localType.getShape(), spmd.builder.getI32Type());
+    SmallVector<int64_t> table(spmd.numPartitions(), 0);
+    for (int64_t d = 0; d < spmd.numPartitions(); ++d)
+      if (std::optional<SmallVector<int64_t>> index = getTileIndex(s, d))
+        table[d] = rangeStart[(*index)[haloDim]];
+    Value index =
+        spmd.binary("hlo.add", spmd.iota(indexType, haloDim),
+                    spmd.broadcastScalar(spmd.lookup(table), indexType));
+    Value inside = spmd.binary(
+        "hlo.and",
+        spmd.compare(index,
+                     spmd.broadcastScalar(spmd.constantI32(0), indexType),
+                     hlo::ComparisonDirection::GE),
+        spmd.compare(index,
+                     spmd.broadcastScalar(spmd.constantI32(n), indexType),
+                     hlo::ComparisonDirection::LT));
+    operand =
+        spmd.select(inside, operand, spmd.broadcastScalar(value, localType));
+    SmallVector<int64_t> newLow(low), newHigh(high);
+    newLow[haloDim] = newHigh[haloDim] = 0;
+    clone = spmd.cloneWith(op, {operand, value}, getLocalType(type, s));
+    clone->setAttr("edge_padding_low",
+                   spmd.builder.getDenseI64ArrayAttr(newLow));
+    clone->setAttr("edge_padding_high",
+                   spmd.builder.getDenseI64ArrayAttr(newHigh));
+  } else {
+    clone = spmd.cloneWith(op, {operand, value}, getLocalType(type, s));
+  }
   spmd.set(op->getResult(0), {clone->getResult(0), s, type});
   return success();
 }

@@ -278,6 +278,27 @@ private:
   llvm::StringSet<> warned;
 };
 
+/// On the device holding tile t of `s` along `dim` (of a value of type
+/// `global` whose local shard is `local`), the `rangeSize` elements of the
+/// input starting at global index `rangeStart[t]` (one start per tile; may
+/// be negative), brought from neighbouring tiles by collective-permutes
+/// (Halo.cpp). Only the first `rangeUsed[t]` elements of tile t's range
+/// must be right (the rest is output padding); elements past the end of the
+/// input are garbage.
+/// The range of tile offsets j (tile t reads input tile t + j) the ranges
+/// of exchangeHalo touch, and whether that many collective-permutes move
+/// less than gathering the dim (the caller gathers otherwise).
+std::pair<int64_t, int64_t> haloTileOffsets(int64_t n, int64_t k,
+                                            llvm::ArrayRef<int64_t> rangeStart,
+                                            llvm::ArrayRef<int64_t> rangeUsed);
+bool haloIsCheaperThanGather(int64_t n, int64_t k,
+                             llvm::ArrayRef<int64_t> rangeStart,
+                             llvm::ArrayRef<int64_t> rangeUsed);
+Value exchangeHalo(Spmd &spmd, Value local, ShardingAttr s,
+                   RankedTensorType global, int64_t dim,
+                   llvm::ArrayRef<int64_t> rangeStart, int64_t rangeSize,
+                   llvm::ArrayRef<int64_t> rangeUsed);
+
 /// Partitions `computation` in place: parameters take the given shardings
 /// (one per parameter, or the parameters' own for ENTRY) and the root is
 /// resharded to `rootSharding` (the root's own for ENTRY).

@@ -1,0 +1,130 @@
+//===- Halo.cpp - Exchanging neighbouring shards along a tiled dim --------===//
+//
+// Ops that move data along a tiled dim (a slice at an offset, later pads
+// and windows) need, on the device holding output tile t, a contiguous
+// range of the input that may start or end in the neighbouring input tiles.
+// `exchangeHalo` brings the input shards of tiles t+j (for the few offsets
+// j the ranges need) with one collective-permute each, concatenates them
+// with the local shard, and slices each device's range out of that window
+// (a dynamic-slice at a per-device offset). Positions outside the input
+// read zeros or garbage: callers mask them (a pad's value).
+//
+//===----------------------------------------------------------------------===//
+
+#include "Spmd.h"
+
+using namespace mlir;
+
+namespace gshard::spmd {
+
+std::pair<int64_t, int64_t> haloTileOffsets(int64_t n, int64_t k,
+                                            ArrayRef<int64_t> rangeStart,
+                                            ArrayRef<int64_t> rangeUsed) {
+  int64_t shard = (n + k - 1) / k;
+  int64_t jmin = 0, jmax = 0;
+  for (int64_t t = 0; t < k; ++t) {
+    if (rangeUsed[t] == 0)
+      continue;
+    int64_t first = std::clamp<int64_t>(rangeStart[t], 0, n - 1);
+    int64_t last =
+        std::clamp<int64_t>(rangeStart[t] + rangeUsed[t] - 1, 0, n - 1);
+    jmin = std::min(jmin, first / shard - t);
+    jmax = std::max(jmax, last / shard - t);
+  }
+  return {jmin, jmax};
+}
+
+bool haloIsCheaperThanGather(int64_t n, int64_t k, ArrayRef<int64_t> rangeStart,
+                             ArrayRef<int64_t> rangeUsed) {
+  auto [jmin, jmax] = haloTileOffsets(n, k, rangeStart, rangeUsed);
+  // One collective-permute per offset, each moving one shard; an all-gather
+  // moves k - 1 shards in one collective. Past half the tiles the gather
+  // wins.
+  return jmax - jmin <= std::max<int64_t>(1, k / 2);
+}
+
+Value exchangeHalo(Spmd &spmd, Value local, ShardingAttr s,
+                   RankedTensorType global, int64_t dim,
+                   ArrayRef<int64_t> rangeStart, int64_t rangeSize,
+                   ArrayRef<int64_t> rangeUsed) {
+  int64_t n = global.getDimSize(dim);
+  int64_t k = getTilesPerDim(s, global.getRank())[dim];
+  int64_t shard = (n + k - 1) / k;
+  assert(int64_t(rangeStart.size()) == k && "one range per tile");
+  auto [jmin, jmax] = haloTileOffsets(n, k, rangeStart, rangeUsed);
+  // The tile index along `dim` of every device, and its group along `dim`.
+  int64_t numDevices = spmd.numPartitions();
+  SmallVector<int64_t> tileOf(numDevices, -1);
+  for (int64_t d = 0; d < numDevices; ++d)
+    if (std::optional<SmallVector<int64_t>> index = getTileIndex(s, d))
+      tileOf[d] = (*index)[dim];
+  SmallVector<Value> pieces;
+  for (int64_t j = jmin; j <= jmax; ++j) {
+    if (j == 0) {
+      pieces.push_back(local);
+      continue;
+    }
+    // Device d (tile t) receives the shard of tile t + j from the device at
+    // that position of its own group along `dim`.
+    SmallVector<int64_t> pairs;
+    for (int64_t d = 0; d < numDevices; ++d) {
+      int64_t t = tileOf[d];
+      if (t < 0 || t + j < 0 || t + j >= k)
+        continue;
+      SmallVector<int64_t> group = getDevicesAlongDims(s, d, {dim});
+      pairs.push_back(group[t + j]);
+      pairs.push_back(d);
+    }
+    pieces.push_back(
+        spmd.collectivePermute(local, pairs, "halo from a neighbouring tile"));
+  }
+  Value window = pieces.front();
+  if (pieces.size() > 1) {
+    auto type = cast<RankedTensorType>(local.getType());
+    SmallVector<int64_t> shape(type.getShape());
+    shape[dim] *= pieces.size();
+    window = spmd.create("hlo.concatenate", pieces, withShape(type, shape),
+                         {spmd.builder.getNamedAttr(
+                             "dimensions",
+                             spmd.builder.getDenseI64ArrayAttr({dim}))})
+                 ->getResult(0);
+  }
+  // The window starts at input element (t + jmin) * shard; each device's
+  // range starts `rangeStart[t] - (t + jmin) * shard` into it. Ranges that
+  // run past the window (past the end of the input: padding) read zeros.
+  auto type = cast<RankedTensorType>(window.getType());
+  // Ranges that start before the input (a pad's low edge) read zeros from
+  // a low padding of the window.
+  SmallVector<int64_t> offsets(k);
+  int64_t lowPad = 0, highPad = 0;
+  for (int64_t t = 0; t < k; ++t) {
+    // A range nothing uses (output padding) reads anything in the window.
+    offsets[t] = rangeUsed[t] == 0 ? 0 : rangeStart[t] - (t + jmin) * shard;
+    lowPad = std::max(lowPad, -offsets[t]);
+  }
+  for (int64_t t = 0; t < k; ++t) {
+    offsets[t] += lowPad;
+    highPad = std::max(highPad, offsets[t] + rangeSize -
+                                    (type.getDimSize(dim) + lowPad));
+  }
+  if (lowPad > 0 || highPad > 0) {
+    SmallVector<int64_t> low(type.getRank(), 0), high(type.getRank(), 0);
+    low[dim] = lowPad;
+    high[dim] = std::max<int64_t>(highPad, 0);
+    window = spmd.pad(window, spmd.constantScalar(type.getElementType(), 0),
+                      low, high);
+    type = cast<RankedTensorType>(window.getType());
+  }
+  SmallVector<int64_t> table(numDevices, 0);
+  for (int64_t d = 0; d < numDevices; ++d)
+    if (tileOf[d] >= 0)
+      table[d] = offsets[tileOf[d]];
+  SmallVector<Value> starts;
+  for (int64_t i = 0; i < type.getRank(); ++i)
+    starts.push_back(i == dim ? spmd.lookup(table) : spmd.constantI32(0));
+  SmallVector<int64_t> sizes(type.getShape());
+  sizes[dim] = rangeSize;
+  return spmd.dynamicSlice(window, starts, sizes);
+}
+
+} // namespace gshard::spmd
