@@ -16,11 +16,16 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
 
+#include <google/protobuf/stubs/logging.h>
+
 #include <cstdio>
 #include <cstdlib>
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static mlir::MLIRContext *context = [] {
+    // libprotobuf logs every malformed string field on stderr: at fuzzing
+    // rates that is most of the run time.
+    google::protobuf::SetLogHandler(nullptr);
     mlir::DialectRegistry registry;
     registry.insert<gshard::hlo::HloDialect>();
     auto *ctx = new mlir::MLIRContext(registry);

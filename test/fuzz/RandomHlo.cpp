@@ -150,6 +150,7 @@ private:
   bool genReduceWindow(const Value &v);
   bool genSort(const Value &v);
   bool genConvert(const Value &v);
+  bool genShardingConstraint(const Value &v);
   bool genIota();
   bool genConstant();
 
@@ -166,9 +167,11 @@ private:
 };
 
 void Generator::chooseMesh() {
-  // 1-, 2- and 3-D meshes of 2..8 devices.
+  // 1- to 4-D meshes of 2..16 devices.
   static const std::vector<Dims> meshes = {
-      {2}, {3}, {4}, {8}, {2, 2}, {2, 4}, {4, 2}, {2, 3}, {2, 2, 2}, {3, 2}};
+      {2},    {3},    {4},       {8},       {2, 2},      {2, 4},
+      {4, 2}, {2, 3}, {2, 2, 2}, {3, 2},    {16},        {4, 4},
+      {2, 8}, {5},    {2, 2, 4}, {3, 2, 2}, {2, 2, 2, 2}};
   mesh = rng.pick(meshes);
   numDevices = numElements(mesh);
 }
@@ -846,6 +849,16 @@ bool Generator::genConvert(const Value &v) {
   return true;
 }
 
+/// A sharding constraint as JAX emits it: custom-call "Sharding".
+bool Generator::genShardingConstraint(const Value &v) {
+  Value out{"v" + std::to_string(counter++), "f32", v.dims};
+  bodyLines.push_back(
+      "  %" + out.name + " = " + shapeText(out) + " custom-call(%" + v.name +
+      "), custom_call_target=\"Sharding\", sharding=" + randomSharding(v.dims));
+  values.push_back(out);
+  return true;
+}
+
 bool Generator::genIota() {
   Dims dims = randomDims(1, 3);
   emit("f32", dims,
@@ -900,7 +913,7 @@ std::string Generator::run() {
       {&Generator::genGather, 3},       {&Generator::genScatter, 3},
       {&Generator::genConvolution, 3},  {&Generator::genWhile, 2},
       {&Generator::genReduceWindow, 3}, {&Generator::genSort, 2},
-      {&Generator::genConvert, 2},
+      {&Generator::genConvert, 2},      {&Generator::genShardingConstraint, 4},
   };
   int total = 0;
   for (const auto &w : ops)
