@@ -63,7 +63,22 @@ struct Random {
 static void fillRandom(Literal &lit, Random &rng, double floatScale,
                        int64_t intLo, int64_t intHi) {
   ElemKind kind = lit.getKind();
-  for (int64_t i = 0, n = lit.getNumElements(); i < n; ++i) {
+  int64_t n = lit.getNumElements();
+  // The common float types store directly (same values as setFloat): inputs
+  // of model-sized programs are 10^8-10^9 elements.
+  if (kind == ElemKind::F32) {
+    float *p = reinterpret_cast<float *>(lit.data());
+    for (int64_t i = 0; i < n; ++i)
+      p[i] = static_cast<float>((2 * rng.uniform() - 1) * floatScale);
+    return;
+  }
+  if (kind == ElemKind::BF16) {
+    uint16_t *p = reinterpret_cast<uint16_t *>(lit.data());
+    for (int64_t i = 0; i < n; ++i)
+      p[i] = doubleToBF16((2 * rng.uniform() - 1) * floatScale);
+    return;
+  }
+  for (int64_t i = 0; i < n; ++i) {
     if (kind == ElemKind::Pred)
       lit.setInt(i, rng.next() & 1);
     else if (isSignedIntKind(kind))
@@ -241,9 +256,11 @@ LiteralRef gshard::sim::shardValue(const LiteralRef &global,
   return out;
 }
 
-LiteralRef gshard::sim::unshardValue(ArrayRef<LiteralRef> perPartition,
-                                     hlo::ShardingAttr sharding,
-                                     Type globalType, std::string &error) {
+/// unshardValue for the output at `path` ("" for the root, "1.0" for
+/// element 0 of tuple element 1), which error messages name.
+static LiteralRef unshardAt(ArrayRef<LiteralRef> perPartition,
+                            hlo::ShardingAttr sharding, Type globalType,
+                            const std::string &path, std::string &error) {
   if (auto tuple = dyn_cast<TupleType>(globalType)) {
     std::vector<LiteralRef> elements;
     for (size_t i = 0; i < tuple.size(); ++i) {
@@ -260,7 +277,10 @@ LiteralRef gshard::sim::unshardValue(ArrayRef<LiteralRef> perPartition,
         element = i < sharding.getTupleElements().size()
                       ? sharding.getTupleElements()[i]
                       : nullptr;
-      LiteralRef value = unshardValue(parts, element, tuple.getType(i), error);
+      LiteralRef value = unshardAt(
+          parts, element, tuple.getType(i),
+          path.empty() ? std::to_string(i) : path + "." + std::to_string(i),
+          error);
       if (!value)
         return nullptr;
       elements.push_back(value);
@@ -275,7 +295,13 @@ LiteralRef gshard::sim::unshardValue(ArrayRef<LiteralRef> perPartition,
                    ? nullptr
                    : sharding.getTupleElements()[0];
   if (sharding && sharding.isManual()) {
-    error = "cannot reassemble an output with a manual sharding";
+    std::string shape;
+    llvm::raw_string_ostream os(shape);
+    printHloShape(os, globalType);
+    error = "output " + (path.empty() ? std::string("0") : path) + " (" +
+            os.str() +
+            ") has a manual sharding: each device holds its own value, which "
+            "the simulator does not reassemble or compare";
     return nullptr;
   }
   if (sharding && sharding.isMaximal()) {
@@ -315,6 +341,12 @@ LiteralRef gshard::sim::unshardValue(ArrayRef<LiteralRef> perPartition,
     copyBox(local, zero, *out, start, size);
   }
   return out;
+}
+
+LiteralRef gshard::sim::unshardValue(ArrayRef<LiteralRef> perPartition,
+                                     hlo::ShardingAttr sharding,
+                                     Type globalType, std::string &error) {
+  return unshardAt(perPartition, sharding, globalType, "", error);
 }
 
 //===----------------------------------------------------------------------===//

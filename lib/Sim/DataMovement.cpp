@@ -150,6 +150,16 @@ LiteralRef broadcastHandler(ExecContext &ctx, Operation *op,
   ArrayRef<int64_t> dims = broadcast.getDimensions();
   if (static_cast<int64_t>(dims.size()) != x.getRank())
     return ctx.fail(op, "broadcast dimensions do not match the operand rank");
+  if (x.getNumElements() == 1) {
+    // One element everywhere: a fresh array is already zero, else repeat
+    // the element's bytes.
+    unsigned width = x.getElementBytes();
+    const uint8_t *element = x.data();
+    if (std::any_of(element, element + width, [](uint8_t b) { return b; }))
+      for (int64_t i = 0, n = out->getNumElements(); i < n; ++i)
+        std::memcpy(out->data() + i * width, element, width);
+    return out;
+  }
   llvm::SmallVector<int64_t> strides(out->getRank(), 0);
   llvm::SmallVector<int64_t> xs = x.getStrides();
   for (size_t i = 0; i < dims.size(); ++i)

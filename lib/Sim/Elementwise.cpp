@@ -170,6 +170,11 @@ LiteralRef unaryHandler(ExecContext &ctx, Operation *op,
                         ArrayRef<LiteralRef> operands) {
   const Literal &x = *operands[0];
   RankedTensorType type = getResultTensorType(op);
+  // Values are never modified once produced (handlers that update in place
+  // only do so on operands nobody else holds), so a copy shares its
+  // operand's buffer.
+  if (K == Unary::Copy && x.matchesType(type))
+    return operands[0];
   LiteralRef result = Literal::makeArray(type);
   if (!result)
     return ctx.fail(op, "unsupported element type");

@@ -222,6 +222,14 @@ int64_t getScalarIndex(const Literal &lit);
 void copyBox(const Literal &source, llvm::ArrayRef<int64_t> sourceStart,
              Literal &dest, llvm::ArrayRef<int64_t> destStart,
              llvm::ArrayRef<int64_t> size);
+/// `value` itself when the caller holds its only reference, else a deep
+/// copy: for handlers that update an operand in place (dynamic-update-slice,
+/// scatter). The interpreter hands over operands that die at the
+/// instruction, so a value nobody reads later is updated without a copy;
+/// shared values (parameters, constants, values read again) are copied.
+inline LiteralRef takeOrClone(const LiteralRef &value) {
+  return value.use_count() == 1 ? value : value->clone();
+}
 /// Concatenates arrays along `dim`.
 LiteralRef concatenateArrays(llvm::ArrayRef<LiteralRef> parts, int64_t dim);
 /// The `index`-th of `count` equal chunks of `lit` along `dim`.

@@ -53,7 +53,7 @@ LiteralRef dynamicUpdateSliceHandler(ExecContext &ctx, Operation *op,
   for (int64_t d = 0; d < rank; ++d)
     start.push_back(clampIndex(getScalarIndex(*operands[d + 2]), 0,
                                x.getShape()[d] - update.getShape()[d]));
-  LiteralRef out = x.clone();
+  LiteralRef out = takeOrClone(operands[0]);
   llvm::SmallVector<int64_t> zero(rank, 0);
   copyBox(update, zero, *out, start, update.getShape());
   return out;
@@ -121,7 +121,8 @@ LiteralRef gatherHandler(ExecContext &ctx, Operation *op,
   llvm::SmallVector<int64_t> outIndex(outRank, 0), batch, vector;
   llvm::SmallVector<int64_t> start(rank), operandIndex(rank);
   llvm::SmallVector<int64_t> xStrides = x.getStrides();
-  for (int64_t o = 0, n = out->getNumElements(); o < n; ++o) {
+  // Operand offset of the output element at `outIndex`.
+  auto operandOffset = [&]() {
     batch.clear();
     for (int64_t d : batchDims)
       batch.push_back(outIndex[d]);
@@ -140,7 +141,36 @@ LiteralRef gatherHandler(ExecContext &ctx, Operation *op,
       operandIndex[windowOperandDims[k]] += outIndex[offsetDims[k]];
     for (int64_t d = 0; d < rank; ++d)
       offset += operandIndex[d] * xStrides[d];
-    out->copyElement(o, x, offset);
+    return offset;
+  };
+  int64_t n = out->getNumElements();
+  if (n == 0)
+    return out;
+  // When the innermost output dim is an offset dim, a row of the output
+  // shares its start indices and walks one operand dim: index it once
+  // per row (a memcpy when that dim is the operand's innermost).
+  int64_t inner = outRank ? out->getShape()[outRank - 1] : 1;
+  int64_t rowStride = -1;
+  for (size_t k = 0; k < offsetDims.size(); ++k)
+    if (outRank && offsetDims[k] == outRank - 1)
+      rowStride = xStrides[windowOperandDims[k]];
+  if (rowStride < 0 || inner == 0) {
+    for (int64_t o = 0; o < n; ++o) {
+      out->copyElement(o, x, operandOffset());
+      nextIndex(outIndex, out->getShape());
+    }
+    return out;
+  }
+  unsigned width = x.getElementBytes();
+  for (int64_t o = 0; o < n; o += inner) {
+    int64_t offset = operandOffset();
+    if (rowStride == 1)
+      std::memcpy(out->data() + o * width, x.data() + offset * width,
+                  inner * width);
+    else
+      for (int64_t j = 0; j < inner; ++j)
+        out->copyElement(o + j, x, offset + j * rowStride);
+    outIndex[outRank - 1] = inner - 1;
     nextIndex(outIndex, out->getShape());
   }
   return out;
@@ -186,7 +216,7 @@ LiteralRef scatterHandler(ExecContext &ctx, Operation *op,
 
   std::vector<LiteralRef> results;
   for (size_t k = 0; k < numInputs; ++k)
-    results.push_back(operands[k]->clone());
+    results.push_back(takeOrClone(operands[k]));
   Combiner combiner = numInputs == 1 ? recognizeCombiner(*fn) : Combiner::None;
   ElemKind kind = x.getKind();
   bool fast = combiner != Combiner::None &&

@@ -216,9 +216,16 @@ LiteralRef ExecContext::call(const CompiledComputation &computation,
     if (!handler)
       return unsupported(op, "no defined semantics in the simulator");
     operands.clear();
-    for (int slot : computation.operandSlots[i])
+    const llvm::SmallVector<int, 4> &slots = computation.operandSlots[i];
+    for (int slot : slots)
       operands.push_back(values[slot]);
+    // Operands read for the last time (once) are handed over, so in-place
+    // handlers (takeOrClone) see themselves as the only holder.
+    for (int dead : computation.releaseAfter[i])
+      if (llvm::count(slots, dead) == 1)
+        values[dead].reset();
     LiteralRef result = handler(*this, op, operands);
+    operands.clear();
     if (!result) {
       if (error.empty())
         fail(op, "execution failed");

@@ -160,7 +160,7 @@ float gshard::sim::bf16ToFloat(uint16_t bits) {
 /// double -> bf16 with a single rounding: going through float can land on a
 /// bf16 tie that the double was not on; break such ties by the direction
 /// float rounding went.
-static uint16_t doubleToBF16(double value) {
+uint16_t gshard::sim::doubleToBF16(double value) {
   float f = static_cast<float>(value);
   if (std::isnan(f) || std::isinf(f))
     return floatToBF16(f);

@@ -3,7 +3,8 @@
 // Part of gshard, under the Apache License v2.0.
 //
 //   gshard-sim PARTITIONED.hlo --check=ORIGINAL.hlo [--num-partitions=N]
-//              [--seed=S | --inputs=FILE] [--rtol=R --atol=A] [--report=text|json]
+//              [--seed=S | --inputs=FILE] [--rtol=R --atol=A]
+//              [--report=text|json]
 //   gshard-sim PROGRAM.hlo [--run] [--num-partitions=N]
 //   gshard-sim PARTITIONED.hlo --mesh=PRESET|FILE.textproto
 //              [--report=text|json] [--trace=OUT.json]   (cost model)
@@ -90,8 +91,10 @@ static cl::opt<int64_t>
                        cl::init(10000000), cl::cat(simCategory));
 static cl::opt<int64_t>
     maxValueMiB("max-value-mib",
-                cl::desc("Reject programs with values larger than this"),
-                cl::init(1024), cl::cat(simCategory));
+                cl::desc("Reject programs with values larger than this "
+                         "many MiB (default 3072: a run holds a few such "
+                         "values at once)"),
+                cl::init(3072), cl::cat(simCategory));
 static cl::opt<std::string>
     meshSpec("mesh",
              cl::desc("Cost model: mesh preset (tpu-v3-2048, tpu-v3-N, "

@@ -157,6 +157,8 @@ private:
 /// Rounds a float to bf16 / f16 (round-to-nearest-even, NaN kept quiet) and
 /// back.
 uint16_t floatToBF16(float value);
+/// double -> bf16 in one rounding (not through float).
+uint16_t doubleToBF16(double value);
 float bf16ToFloat(uint16_t bits);
 uint16_t doubleToHalf(double value);
 double halfToDouble(uint16_t bits);
