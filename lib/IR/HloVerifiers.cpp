@@ -38,6 +38,20 @@ static bool sameDims(RankedTensorType a, RankedTensorType b) {
   return a.getShape() == b.getShape();
 }
 
+/// Data movement (transpose, reverse, slices, pad, concatenate) keeps the
+/// element type: each of `values` must have the result's. Without this the
+/// importer accepted `f32[4] slice(f16[8] %p)` and the partitioner built
+/// selects of mixed types from it.
+static LogicalResult checkElementTypes(Operation *op, ValueRange values) {
+  auto result = cast<RankedTensorType>(op->getResult(0).getType());
+  for (Value value : values)
+    if (tensorOf(value).getElementType() != result.getElementType())
+      return op->emitOpError("operand ")
+             << shapeText(value.getType()) << " and result "
+             << shapeText(result) << " must have the same element type";
+  return success();
+}
+
 /// Checks that `dims` are distinct and inside [0, rank).
 static LogicalResult checkDimList(Operation *op, ArrayRef<int64_t> dims,
                                   int64_t rank, llvm::StringRef what) {
@@ -177,6 +191,8 @@ LogicalResult TransposeOp::verify() {
   auto operand = tensorOf(getOperand());
   auto result = cast<RankedTensorType>(getType());
   ArrayRef<int64_t> perm = getDimensions();
+  if (failed(checkElementTypes(*this, getOperand())))
+    return failure();
   if (int64_t(perm.size()) != operand.getRank())
     return emitOpError("permutation has ")
            << perm.size() << " entries for rank " << operand.getRank();
@@ -194,6 +210,8 @@ LogicalResult ReverseOp::verify() {
   auto operand = tensorOf(getOperand());
   if (!sameDims(operand, cast<RankedTensorType>(getType())))
     return emitOpError("result shape must match the operand");
+  if (failed(checkElementTypes(*this, getOperand())))
+    return failure();
   return checkDimList(*this, getDimensions(), operand.getRank(), "reverse");
 }
 
@@ -202,6 +220,8 @@ LogicalResult SliceOp::verify() {
   auto result = cast<RankedTensorType>(getType());
   ArrayRef<int64_t> starts = getStartIndices(), limits = getLimitIndices(),
                     strides = getStrides();
+  if (failed(checkElementTypes(*this, getOperand())))
+    return failure();
   int64_t rank = operand.getRank();
   if (int64_t(starts.size()) != rank || int64_t(limits.size()) != rank ||
       int64_t(strides.size()) != rank || result.getRank() != rank)
@@ -228,6 +248,8 @@ LogicalResult DynamicSliceOp::verify() {
   auto operand = tensorOf(getOperand());
   auto result = cast<RankedTensorType>(getType());
   ArrayRef<int64_t> sizes = getDynamicSliceSizes();
+  if (failed(checkElementTypes(*this, getOperand())))
+    return failure();
   if (int64_t(getStartIndices().size()) != operand.getRank() ||
       int64_t(sizes.size()) != operand.getRank())
     return emitOpError("needs one start index and one size per operand "
@@ -248,6 +270,8 @@ LogicalResult DynamicUpdateSliceOp::verify() {
   auto operand = tensorOf(getOperand()), update = tensorOf(getUpdate());
   if (!sameDims(operand, cast<RankedTensorType>(getType())))
     return emitOpError("result shape must match the operand");
+  if (failed(checkElementTypes(*this, {getOperand(), getUpdate()})))
+    return failure();
   if (update.getRank() != operand.getRank() ||
       int64_t(getStartIndices().size()) != operand.getRank())
     return emitOpError("update and start indices must match the operand rank");
@@ -267,6 +291,8 @@ LogicalResult ConcatenateOp::verify() {
     return emitOpError("concatenate dimension ") << dim << " is out of range";
   if (getInputs().empty())
     return emitOpError("needs at least one operand");
+  if (failed(checkElementTypes(*this, getInputs())))
+    return failure();
   int64_t total = 0;
   for (Value input : getInputs()) {
     auto type = tensorOf(input);
@@ -290,6 +316,8 @@ LogicalResult PadOp::verify() {
   int64_t rank = operand.getRank();
   if (tensorOf(getPaddingValue()).getRank() != 0)
     return emitOpError("padding value must be a scalar");
+  if (failed(checkElementTypes(*this, {getOperand(), getPaddingValue()})))
+    return failure();
   ArrayRef<int64_t> low = getEdgePaddingLow(), high = getEdgePaddingHigh(),
                     interior = getInteriorPadding();
   if (int64_t(low.size()) != rank || int64_t(high.size()) != rank ||
