@@ -7,7 +7,9 @@
 // j the ranges need) with one collective-permute each, concatenates them
 // with the local shard, and slices each device's range out of that window
 // (a dynamic-slice at a per-device offset). Positions outside the input
-// read zeros or garbage: callers mask them (a pad's value).
+// read zeros or garbage: callers mask them (a pad's value). A reverse
+// reads mirrored tiles: tile t's window is built around tile k-1-t (one
+// collective-permute swaps the shards, neighbours fill uneven edges).
 //
 //===----------------------------------------------------------------------===//
 
@@ -19,7 +21,8 @@ namespace gshard::spmd {
 
 std::pair<int64_t, int64_t> haloTileOffsets(int64_t n, int64_t k,
                                             ArrayRef<int64_t> rangeStart,
-                                            ArrayRef<int64_t> rangeUsed) {
+                                            ArrayRef<int64_t> rangeUsed,
+                                            bool mirrored) {
   int64_t shard = (n + k - 1) / k;
   int64_t jmin = 0, jmax = 0;
   for (int64_t t = 0; t < k; ++t) {
@@ -28,15 +31,16 @@ std::pair<int64_t, int64_t> haloTileOffsets(int64_t n, int64_t k,
     int64_t first = std::clamp<int64_t>(rangeStart[t], 0, n - 1);
     int64_t last =
         std::clamp<int64_t>(rangeStart[t] + rangeUsed[t] - 1, 0, n - 1);
-    jmin = std::min(jmin, first / shard - t);
-    jmax = std::max(jmax, last / shard - t);
+    int64_t base = mirrored ? k - 1 - t : t;
+    jmin = std::min(jmin, first / shard - base);
+    jmax = std::max(jmax, last / shard - base);
   }
   return {jmin, jmax};
 }
 
 bool haloIsCheaperThanGather(int64_t n, int64_t k, ArrayRef<int64_t> rangeStart,
-                             ArrayRef<int64_t> rangeUsed) {
-  auto [jmin, jmax] = haloTileOffsets(n, k, rangeStart, rangeUsed);
+                             ArrayRef<int64_t> rangeUsed, bool mirrored) {
+  auto [jmin, jmax] = haloTileOffsets(n, k, rangeStart, rangeUsed, mirrored);
   // One collective-permute per offset, each moving one shard; an all-gather
   // moves k - 1 shards in one collective. Past half the tiles the gather
   // wins.
@@ -46,12 +50,14 @@ bool haloIsCheaperThanGather(int64_t n, int64_t k, ArrayRef<int64_t> rangeStart,
 Value exchangeHalo(Spmd &spmd, Value local, ShardingAttr s,
                    RankedTensorType global, int64_t dim,
                    ArrayRef<int64_t> rangeStart, int64_t rangeSize,
-                   ArrayRef<int64_t> rangeUsed) {
+                   ArrayRef<int64_t> rangeUsed, bool mirrored) {
   int64_t n = global.getDimSize(dim);
   int64_t k = getTilesPerDim(s, global.getRank())[dim];
   int64_t shard = (n + k - 1) / k;
   assert(int64_t(rangeStart.size()) == k && "one range per tile");
-  auto [jmin, jmax] = haloTileOffsets(n, k, rangeStart, rangeUsed);
+  auto [jmin, jmax] = haloTileOffsets(n, k, rangeStart, rangeUsed, mirrored);
+  // Tile t's window starts at input tile base(t) + jmin.
+  auto base = [&](int64_t t) { return mirrored ? k - 1 - t : t; };
   // The tile index along `dim` of every device, and its group along `dim`.
   int64_t numDevices = spmd.numPartitions();
   SmallVector<int64_t> tileOf(numDevices, -1);
@@ -60,7 +66,7 @@ Value exchangeHalo(Spmd &spmd, Value local, ShardingAttr s,
       tileOf[d] = (*index)[dim];
   SmallVector<Value> pieces;
   for (int64_t j = jmin; j <= jmax; ++j) {
-    if (j == 0) {
+    if (j == 0 && !mirrored) {
       pieces.push_back(local);
       continue;
     }
@@ -69,10 +75,10 @@ Value exchangeHalo(Spmd &spmd, Value local, ShardingAttr s,
     SmallVector<int64_t> pairs;
     for (int64_t d = 0; d < numDevices; ++d) {
       int64_t t = tileOf[d];
-      if (t < 0 || t + j < 0 || t + j >= k)
+      if (t < 0 || base(t) + j < 0 || base(t) + j >= k)
         continue;
       SmallVector<int64_t> group = getDevicesAlongDims(s, d, {dim});
-      pairs.push_back(group[t + j]);
+      pairs.push_back(group[base(t) + j]);
       pairs.push_back(d);
     }
     pieces.push_back(
@@ -89,9 +95,10 @@ Value exchangeHalo(Spmd &spmd, Value local, ShardingAttr s,
                              spmd.builder.getDenseI64ArrayAttr({dim}))})
                  ->getResult(0);
   }
-  // The window starts at input element (t + jmin) * shard; each device's
-  // range starts `rangeStart[t] - (t + jmin) * shard` into it. Ranges that
-  // run past the window (past the end of the input: padding) read zeros.
+  // The window starts at input element (base(t) + jmin) * shard; each
+  // device's range starts `rangeStart[t] - (base(t) + jmin) * shard` in it.
+  // Ranges that run past the window (past the end of the input: padding) read
+  // zeros.
   auto type = cast<RankedTensorType>(window.getType());
   // Ranges that start before the input (a pad's low edge) read zeros from
   // a low padding of the window.
@@ -99,7 +106,8 @@ Value exchangeHalo(Spmd &spmd, Value local, ShardingAttr s,
   int64_t lowPad = 0, highPad = 0;
   for (int64_t t = 0; t < k; ++t) {
     // A range nothing uses (output padding) reads anything in the window.
-    offsets[t] = rangeUsed[t] == 0 ? 0 : rangeStart[t] - (t + jmin) * shard;
+    offsets[t] =
+        rangeUsed[t] == 0 ? 0 : rangeStart[t] - (base(t) + jmin) * shard;
     lowPad = std::max(lowPad, -offsets[t]);
   }
   for (int64_t t = 0; t < k; ++t) {
@@ -119,11 +127,18 @@ Value exchangeHalo(Spmd &spmd, Value local, ShardingAttr s,
   for (int64_t d = 0; d < numDevices; ++d)
     if (tileOf[d] >= 0)
       table[d] = offsets[tileOf[d]];
+  SmallVector<int64_t> sizes(type.getShape());
+  sizes[dim] = rangeSize;
+  // The same offset everywhere: a static slice (or nothing).
+  if (llvm::all_equal(table)) {
+    SmallVector<int64_t> start(type.getRank(), 0), limit(sizes);
+    start[dim] = table.front();
+    limit[dim] = table.front() + rangeSize;
+    return spmd.slice(window, start, limit);
+  }
   SmallVector<Value> starts;
   for (int64_t i = 0; i < type.getRank(); ++i)
     starts.push_back(i == dim ? spmd.lookup(table) : spmd.constantI32(0));
-  SmallVector<int64_t> sizes(type.getShape());
-  sizes[dim] = rangeSize;
   return spmd.dynamicSlice(window, starts, sizes);
 }
 

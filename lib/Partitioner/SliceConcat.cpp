@@ -214,11 +214,47 @@ static LogicalResult partitionConcatenate(Operation *op, Spmd &spmd) {
 static LogicalResult partitionReverse(Operation *op, Spmd &spmd) {
   auto reverse = cast<hlo::ReverseOp>(op);
   auto type = cast<RankedTensorType>(reverse.getType());
-  ShardingAttr s = passThrough(getResultSharding(op), type.getRank(),
-                               reverse.getDimensions());
+  // One reversed dim may stay tiled: output tile t is input range
+  // [n - (t+1)*s, n - t*s) reversed, brought by a halo exchange (tile t
+  // reads tile k-1-t, and its neighbour when the dim is uneven).
+  ShardingAttr resultSharding =
+      normalizeForTensor(getResultSharding(op), type.getRank());
+  int64_t haloDim = -1;
+  SmallVector<int64_t> rangeStart, rangeUsed;
+  if (resultSharding.isTiled()) {
+    SmallVector<int64_t> tiles = getTilesPerDim(resultSharding, type.getRank());
+    SmallVector<int64_t> tiled;
+    for (int64_t d : reverse.getDimensions())
+      if (tiles[d] > 1)
+        tiled.push_back(d);
+    if (tiled.size() == 1) {
+      int64_t d = tiled[0], k = tiles[d], n = type.getDimSize(d);
+      int64_t shard = (n + k - 1) / k;
+      for (int64_t t = 0; t < k; ++t) {
+        rangeStart.push_back(n - (t + 1) * shard);
+        // The valid outputs read the end of the range: keep it all.
+        rangeUsed.push_back(n - t * shard > 0 ? shard : 0);
+      }
+      if (haloIsCheaperThanGather(n, k, rangeStart, rangeUsed,
+                                  /*mirrored=*/true))
+        haloDim = d;
+    }
+  }
+  SmallVector<int64_t> replicated;
+  for (int64_t d : reverse.getDimensions())
+    if (d != haloDim)
+      replicated.push_back(d);
+  ShardingAttr s =
+      passThrough(getResultSharding(op), type.getRank(), replicated);
   if (!s)
     return partitionReplicated(op, spmd);
   Value operand = spmd.operand(reverse.getOperand(), s);
+  if (haloDim >= 0) {
+    int64_t k = rangeStart.size();
+    operand = exchangeHalo(spmd, operand, s, type, haloDim, rangeStart,
+                           (type.getDimSize(haloDim) + k - 1) / k, rangeUsed,
+                           /*mirrored=*/true);
+  }
   Operation *clone = spmd.cloneWith(op, operand, getLocalType(type, s));
   spmd.set(op->getResult(0), {clone->getResult(0), s, type});
   return success();
@@ -346,8 +382,51 @@ static LogicalResult partitionReduceWindow(Operation *op, Spmd &spmd) {
   ShardingAttr result = getResultSharding(op);
   ShardingAttr leaf =
       tupleType ? getTupleElementSharding(result, tupleType, 0) : result;
-  ShardingAttr s =
-      passThrough(leaf, first.getRank(), windowedDims(rw.getWindow()));
+  SmallVector<int64_t> windowed = windowedDims(rw.getWindow());
+  // One windowed dim (no dilation or reversal) may stay tiled: output tile
+  // t reads the input range [t*so*stride - low, ...) of
+  // (so-1)*stride + size elements, brought by a halo exchange; positions
+  // outside the input take the init value (the window's padding).
+  hlo::WindowAttr window = rw.getWindow();
+  int64_t haloDim = -1;
+  SmallVector<int64_t> rangeStart, rangeUsed;
+  int64_t rangeSize = 0;
+  ShardingAttr leafNorm = normalizeForTensor(leaf, first.getRank());
+  if (!tupleType && n == 1 && leafNorm && leafNorm.isTiled()) {
+    SmallVector<int64_t> tiles = getTilesPerDim(leafNorm, first.getRank());
+    SmallVector<int64_t> tiled;
+    for (int64_t d : windowed)
+      if (tiles[d] > 1)
+        tiled.push_back(d);
+    auto at = [](ArrayRef<int64_t> a, int64_t i, int64_t dflt) {
+      return i < int64_t(a.size()) ? a[i] : dflt;
+    };
+    if (tiled.size() == 1) {
+      int64_t d = tiled[0], k = tiles[d];
+      int64_t size = at(window.getSize(), d, 1);
+      int64_t stride = at(window.getStride(), d, 1);
+      int64_t low = at(window.getPadLow(), d, 0);
+      int64_t m = cast<RankedTensorType>(resultType).getDimSize(d);
+      int64_t so = (m + k - 1) / k;
+      bool plain = at(window.getLhsDilate(), d, 1) == 1 &&
+                   at(window.getRhsDilate(), d, 1) == 1 &&
+                   at(window.getReversal(), d, 0) == 0;
+      rangeSize = (so - 1) * stride + size;
+      for (int64_t t = 0; t < k; ++t) {
+        rangeStart.push_back(t * so * stride - low);
+        int64_t u = std::clamp<int64_t>(m - t * so, 0, so);
+        rangeUsed.push_back(u > 0 ? (u - 1) * stride + size : 0);
+      }
+      if (plain && haloIsCheaperThanGather(first.getDimSize(d), k, rangeStart,
+                                           rangeUsed))
+        haloDim = d;
+    }
+  }
+  SmallVector<int64_t> replicated;
+  for (int64_t d : windowed)
+    if (d != haloDim)
+      replicated.push_back(d);
+  ShardingAttr s = passThrough(leaf, first.getRank(), replicated);
   if (!s || tupleType)
     return partitionReplicated(op, spmd);
   MLIRContext *context = op->getContext();
@@ -357,6 +436,48 @@ static LogicalResult partitionReduceWindow(Operation *op, Spmd &spmd) {
   for (int64_t i = 0; i < n; ++i)
     operands.push_back(spmd.operand(op->getOperand(n + i),
                                     ShardingAttr::getReplicated(context)));
+  if (haloDim >= 0) {
+    int64_t inputSize = first.getDimSize(haloDim);
+    Value input = exchangeHalo(spmd, operands[0], s, first, haloDim, rangeStart,
+                               rangeSize, rangeUsed);
+    auto localType = cast<RankedTensorType>(input.getType());
+    auto indexType =
+        RankedTensorType::get(localType.getShape(), spmd.builder.getI32Type());
+    SmallVector<int64_t> table(spmd.numPartitions(), 0);
+    for (int64_t d = 0; d < spmd.numPartitions(); ++d)
+      if (std::optional<SmallVector<int64_t>> index = getTileIndex(s, d))
+        table[d] = rangeStart[(*index)[haloDim]];
+    Value index =
+        spmd.binary("hlo.add", spmd.iota(indexType, haloDim),
+                    spmd.broadcastScalar(spmd.lookup(table), indexType));
+    Value inside = spmd.binary(
+        "hlo.and",
+        spmd.compare(index,
+                     spmd.broadcastScalar(spmd.constantI32(0), indexType),
+                     hlo::ComparisonDirection::GE),
+        spmd.compare(
+            index, spmd.broadcastScalar(spmd.constantI32(inputSize), indexType),
+            hlo::ComparisonDirection::LT));
+    operands[0] = spmd.select(inside, input,
+                              spmd.broadcastScalar(operands[1], localType));
+    int64_t rank = first.getRank();
+    SmallVector<int64_t> padLow(rank, 0), padHigh(rank, 0);
+    for (int64_t i = 0; i < rank; ++i) {
+      if (i < int64_t(window.getPadLow().size()))
+        padLow[i] = window.getPadLow()[i];
+      if (i < int64_t(window.getPadHigh().size()))
+        padHigh[i] = window.getPadHigh()[i];
+    }
+    padLow[haloDim] = padHigh[haloDim] = 0;
+    auto localWindow = hlo::WindowAttr::get(
+        context, window.getSize(), window.getStride(), padLow, padHigh,
+        window.getLhsDilate(), window.getRhsDilate(), window.getReversal());
+    Operation *clone =
+        spmd.cloneWith(op, operands, getLocalType(resultType, s));
+    clone->setAttr(rw.getWindowAttrName(), localWindow);
+    spmd.set(op->getResult(0), {clone->getResult(0), s, resultType});
+    return success();
+  }
   Operation *clone = spmd.cloneWith(op, operands, getLocalType(resultType, s));
   spmd.set(op->getResult(0), {clone->getResult(0), s, resultType});
   return success();

@@ -290,14 +290,16 @@ private:
 /// less than gathering the dim (the caller gathers otherwise).
 std::pair<int64_t, int64_t> haloTileOffsets(int64_t n, int64_t k,
                                             llvm::ArrayRef<int64_t> rangeStart,
-                                            llvm::ArrayRef<int64_t> rangeUsed);
+                                            llvm::ArrayRef<int64_t> rangeUsed,
+                                            bool mirrored = false);
 bool haloIsCheaperThanGather(int64_t n, int64_t k,
                              llvm::ArrayRef<int64_t> rangeStart,
-                             llvm::ArrayRef<int64_t> rangeUsed);
+                             llvm::ArrayRef<int64_t> rangeUsed,
+                             bool mirrored = false);
 Value exchangeHalo(Spmd &spmd, Value local, ShardingAttr s,
                    RankedTensorType global, int64_t dim,
                    llvm::ArrayRef<int64_t> rangeStart, int64_t rangeSize,
-                   llvm::ArrayRef<int64_t> rangeUsed);
+                   llvm::ArrayRef<int64_t> rangeUsed, bool mirrored = false);
 
 /// Partitions `computation` in place: parameters take the given shardings
 /// (one per parameter, or the parameters' own for ENTRY) and the root is
