@@ -11,6 +11,7 @@
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallSet.h"
+#include "llvm/Support/CheckedArithmetic.h"
 
 using namespace mlir;
 using namespace gshard::hlo;
@@ -235,7 +236,9 @@ LogicalResult SliceOp::verify() {
              << starts[i] << ":" << limits[i] << ":" << strides[i]
              << "] is invalid for dimension " << i << " of size "
              << operand.getDimSize(i);
-    int64_t expected = (limits[i] - starts[i] + strides[i] - 1) / strides[i];
+    // ceil((limit - start) / stride) without overflowing on huge strides.
+    int64_t span = limits[i] - starts[i];
+    int64_t expected = span == 0 ? 0 : 1 + (span - 1) / strides[i];
     if (result.getDimSize(i) != expected)
       return emitOpError("result dimension ")
              << i << " should be " << expected << ", not "
@@ -303,7 +306,11 @@ LogicalResult ConcatenateOp::verify() {
         return emitOpError("operand ")
                << shapeText(type) << " does not match result "
                << shapeText(result) << " outside dimension " << dim;
-    total += type.getDimSize(dim);
+    std::optional<int64_t> sum = llvm::checkedAdd(total, type.getDimSize(dim));
+    if (!sum)
+      return emitOpError("concatenated dimension ")
+             << dim << " overflows int64";
+    total = *sum;
   }
   if (total != result.getDimSize(dim))
     return emitOpError("result dimension ") << dim << " should be " << total;
@@ -328,11 +335,17 @@ LogicalResult PadOp::verify() {
     if (interior[i] < 0)
       return emitOpError("interior padding must be non-negative");
     int64_t size = operand.getDimSize(i);
-    int64_t expected =
-        low[i] + high[i] + size + std::max<int64_t>(size - 1, 0) * interior[i];
-    if (expected < 0 || result.getDimSize(i) != expected)
+    // Fuzzed protos carry padding near INT64_MAX: checked arithmetic.
+    std::optional<int64_t> expected =
+        llvm::checkedMul(std::max<int64_t>(size - 1, 0), interior[i]);
+    for (int64_t term : {size, low[i], high[i]})
+      if (expected)
+        expected = llvm::checkedAdd(*expected, term);
+    if (!expected)
+      return emitOpError("padding of dimension ") << i << " overflows int64";
+    if (*expected < 0 || result.getDimSize(i) != *expected)
       return emitOpError("result dimension ")
-             << i << " should be " << expected << ", not "
+             << i << " should be " << *expected << ", not "
              << result.getDimSize(i);
   }
   return success();
