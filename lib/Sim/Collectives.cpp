@@ -163,12 +163,22 @@ LiteralRef allReduceLike(ExecContext &ctx, Operation *op,
     scatterDim = dims[0];
   }
   size_t count = participants.size();
-  for (const LiteralRef &operand : operands)
-    if (scatter && (scatterDim >= operand->getRank() ||
-                    operand->getShape()[scatterDim] % count))
-      return ctx.fail(op, "scatter dimension is not divisible by the group "
-                          "size " +
+  for (auto [i, operand] : llvm::enumerate(operands)) {
+    if (!scatter)
+      continue;
+    std::string shape;
+    llvm::raw_string_ostream os(shape);
+    printHloShape(os, operand->getType(op->getContext()));
+    if (scatterDim < 0 || scatterDim >= operand->getRank())
+      return ctx.fail(op, "operand " + Twine(i) + " (" + os.str() +
+                              ") has no dimension " + Twine(scatterDim) +
+                              " to scatter (XLA requires it of every operand)");
+    if (operand->getShape()[scatterDim] % count)
+      return ctx.fail(op, "operand " + Twine(i) + " (" + os.str() +
+                              "): scatter dimension is not divisible by the "
+                              "group size " +
                               Twine(count));
+  }
   ExecContext *combiner = &ctx;
   auto combine = [&, combiner](ArrayRef<Values> contributions,
                                std::vector<Values> &results,
