@@ -40,6 +40,9 @@ std::pair<int64_t, int64_t> haloTileOffsets(int64_t n, int64_t k,
 
 bool haloIsCheaperThanGather(int64_t n, int64_t k, ArrayRef<int64_t> rangeStart,
                              ArrayRef<int64_t> rangeUsed, bool mirrored) {
+  // An empty input has no tiles to exchange: gather (nothing) instead.
+  if (n <= 0)
+    return false;
   auto [jmin, jmax] = haloTileOffsets(n, k, rangeStart, rangeUsed, mirrored);
   // One collective-permute per offset, each moving one shard; an all-gather
   // moves k - 1 shards in one collective. Past half the tiles the gather

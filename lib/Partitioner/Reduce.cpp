@@ -34,6 +34,41 @@ static bool isAddReducer(Operation *op, FlatSymbolRefAttr reducer) {
   return root->getOperand(0) != root->getOperand(1);
 }
 
+bool initFillIsExact(Operation *op, FlatSymbolRefAttr reducer, Value init) {
+  auto module = op->getParentOfType<ModuleOp>();
+  auto computation = dyn_cast_or_null<hlo::ComputationOp>(
+      SymbolTable::lookupSymbolIn(module, reducer.getAttr()));
+  if (!computation)
+    return false;
+  Operation *root = computation.getRoot().getDefiningOp();
+  if (!root || root->getNumOperands() != 2)
+    return false;
+  for (Value v : root->getOperands())
+    if (!v.getDefiningOp() || !isa<hlo::ParameterOp>(v.getDefiningOp()))
+      return false;
+  if (root->getOperand(0) == root->getOperand(1))
+    return false;
+  // Idempotent reducers: the init value is already part of the result.
+  if (isa<hlo::MaximumOp, hlo::MinimumOp, hlo::AndOp, hlo::OrOp>(root))
+    return true;
+  if (!isa<hlo::AddOp, hlo::MultiplyOp>(root))
+    return false;
+  Operation *def = init.getDefiningOp();
+  auto value = def && isa<hlo::ConstantOp>(def)
+                   ? def->getAttrOfType<DenseElementsAttr>("value")
+                   : DenseElementsAttr();
+  if (!value || !value.isSplat())
+    return false;
+  double identity = isa<hlo::AddOp>(root) ? 0 : 1;
+  Type element = value.getElementType();
+  if (isa<FloatType>(element))
+    return value.getSplatValue<APFloat>().convertToDouble() == identity;
+  if (auto integer = dyn_cast<IntegerType>(element))
+    return value.getSplatValue<APInt>() ==
+           APInt(integer.getWidth(), int64_t(identity));
+  return false;
+}
+
 static LogicalResult partitionReduce(Operation *op, Spmd &spmd) {
   auto reduce = cast<hlo::ReduceOp>(op);
   MLIRContext *context = op->getContext();
@@ -76,7 +111,13 @@ static LogicalResult partitionReduce(Operation *op, Spmd &spmd) {
   PValue first = spmd.get(reduce.getInputs()[0]);
   ShardingAttr own = normalizeForTensor(first.sharding, rank);
   ShardingAttr target;
-  if (own.isTiled() && sameManualGroups(own, leaf, spmd.numPartitions())) {
+  // (A single-input reduce with a non-identity init of a non-idempotent
+  // reducer would count the init once per shard: reduce whole dims then.)
+  bool partialOk =
+      numInputs != 1 ||
+      initFillIsExact(op, reduce.getToApplyAttr(), reduce.getInitValues()[0]);
+  if (own.isTiled() && partialOk &&
+      sameManualGroups(own, leaf, spmd.numPartitions())) {
     ShardingAttr kept = replicateOnDims(own, reduced);
     ShardingAttr keptResult =
         kept.isTiled() ? mapDims(kept, toResult, resultRank) : kept;

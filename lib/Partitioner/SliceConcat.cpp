@@ -417,6 +417,9 @@ static LogicalResult partitionReduceWindow(Operation *op, Spmd &spmd) {
         int64_t u = std::clamp<int64_t>(m - t * so, 0, so);
         rangeUsed.push_back(u > 0 ? (u - 1) * stride + size : 0);
       }
+      // Rows outside the input are filled with the init value: exact only
+      // for identities and idempotent reducers.
+      plain &= initFillIsExact(op, rw.getToApplyAttr(), op->getOperand(1));
       if (plain && haloIsCheaperThanGather(first.getDimSize(d), k, rangeStart,
                                            rangeUsed))
         haloDim = d;

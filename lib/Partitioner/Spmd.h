@@ -301,6 +301,14 @@ Value exchangeHalo(Spmd &spmd, Value local, ShardingAttr s,
                    llvm::ArrayRef<int64_t> rangeStart, int64_t rangeSize,
                    llvm::ArrayRef<int64_t> rangeUsed, bool mirrored = false);
 
+/// Whether the padding of a reduction split across devices may be filled
+/// with its init value `init` (Reduce.cpp): the reducer (a computation
+/// symbol) is idempotent (max, min, and, or) or `init` is a constant equal
+/// to its identity (add: 0, multiply: 1). Otherwise the init would count
+/// once per shard.
+bool initFillIsExact(Operation *op, mlir::FlatSymbolRefAttr reducer,
+                     Value init);
+
 /// Partitions `computation` in place: parameters take the given shardings
 /// (one per parameter, or the parameters' own for ENTRY) and the root is
 /// resharded to `rootSharding` (the root's own for ENTRY).
