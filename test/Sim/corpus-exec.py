@@ -9,7 +9,8 @@ For every module of the xla-partitioner corpus:
 with P = 1 (the unpartitioned program on one device), or P = N from
 cases.tsv when the module's own semantics involve devices (collectives,
 partition-id/replica-id, SPMD custom-calls). Each run gets --timeout
-CPU seconds (robust to a loaded machine; 4x that in wall time catches hangs). Prints
+CPU seconds (robust to a loaded machine; 10x that in wall time catches hangs;
+--budgets gives a few model-sized modules more). Prints
 
     simulator: N/M modules execute
 
@@ -67,6 +68,27 @@ def read_cases(corpus):
     return partitions
 
 
+def read_budgets(path):
+    """Per-module CPU-second budgets: `MODULE<TAB>SECONDS<TAB>why` lines
+    ('#' comments) for the few model-sized modules that need more than
+    --timeout."""
+    budgets = {}
+    if not path:
+        return budgets
+    with open(path) as f:
+        for number, line in enumerate(f, 1):
+            line = line.split("#", 1)[0].strip()
+            if not line:
+                continue
+            fields = line.split("\t")
+            try:
+                budgets[fields[0]] = float(fields[1])
+            except (IndexError, ValueError):
+                sys.exit("%s:%d: error: expected MODULE<TAB>SECONDS" %
+                         (path, number))
+    return budgets
+
+
 def classify(rc, stderr):
     """The reason a run failed, generic enough to group modules."""
     lines = [l.strip() for l in stderr.splitlines() if l.strip()]
@@ -106,7 +128,7 @@ def run_one(sim, corpus, name, partitions, timeout):
     # CPU time (the --times report), which a loaded machine does not inflate.
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, preexec_fn=limit_cpu)
-    hang = threading.Timer(4 * timeout, proc.kill)
+    hang = threading.Timer(10 * timeout, proc.kill)
     hang.start()
     try:
         stderr = proc.stderr.read().decode(errors="replace")
@@ -134,6 +156,9 @@ def main():
     parser.add_argument("--failures", help="write every failure here")
     parser.add_argument("--times", help="write every module's time here")
     parser.add_argument("--timeout", type=float, default=5.0)
+    parser.add_argument("--budgets",
+                        help="file of per-module CPU budgets overriding "
+                        "--timeout")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--filter", default="", help="regex on file names")
     args = parser.parse_args()
@@ -146,13 +171,14 @@ def main():
         print("error: gshard-sim not found", file=sys.stderr)
         return 2
     partitions = read_cases(args.corpus)
+    budgets = read_budgets(args.budgets)
     names = sorted(n for n in os.listdir(args.corpus)
                    if n.endswith(".hlo") and re.search(args.filter, n))
 
     results = []
     with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
         futures = [pool.submit(run_one, sim, args.corpus, n, partitions,
-                               args.timeout) for n in names]
+                               budgets.get(n, args.timeout)) for n in names]
         for future in futures:
             results.append(future.result())
 
