@@ -128,37 +128,14 @@ private:
   mutable std::vector<std::string> warnings;
 };
 
-/// Options of checkPartitioned (gshard-sim --check's flags).
-struct CheckOptions {
-  /// 0: the partitioned module's num_partitions header, else the original's,
-  /// else the largest device named by a sharding + 1.
-  int64_t numPartitions = 0;
-  /// 0: the partitioned module's replica_count header, else 1.
-  int64_t numReplicas = 0;
-  /// Seed of the random inputs and of `rng` instructions.
-  uint64_t seed = 0;
-  /// Override the per-type float tolerances (docs/simulator.md) for every
-  /// output.
-  std::optional<double> rtol, atol;
-  /// A while loop running longer than this is an error, not a hang.
-  int64_t maxWhileIterations = 10000000;
-  /// Programs with a value larger than this are rejected up front.
-  int64_t maxValueBytes = int64_t(1) << 30;
-};
-
-/// The outcome of a check that ran.
-struct CheckResult {
-  /// Every output matches within tolerance (and replicated outputs agree
-  /// across devices).
-  bool match = false;
-  int64_t numPartitions = 0;
-  int64_t numReplicas = 0;
-  /// One entry per output leaf (tuple elements flattened).
-  std::vector<sim::LeafComparison> outputs;
-  /// Set when the partitioned program did not run to completion (deadlock,
-  /// mismatched collectives, runaway loop); `match` is false then.
-  std::string runError;
-};
+/// Options of checkPartitioned: gshard-sim --check's flags (device counts
+/// default to the modules' headers, random inputs from `seed`, per-type float
+/// tolerances unless overridden).
+using CheckOptions = sim::DifferentialCheckOptions;
+/// The outcome of a check that ran: `match`, the device counts, one
+/// comparison per output leaf, and `runError` when the partitioned program
+/// did not run to completion.
+using CheckResult = sim::DifferentialCheckResult;
 
 /// Runs `original` on one device and `partitioned` on every device of the
 /// mesh on the same random inputs (sharded by the partitioned ENTRY's

@@ -183,13 +183,6 @@ int64_t defaultReplicas(ModuleOp m) {
   return 1;
 }
 
-hlo::ShardingAttr rootSharding(const Executable &exe) {
-  Value root = exe.getEntry().getRoot();
-  if (Operation *def = root ? root.getDefiningOp() : nullptr)
-    return def->getAttrOfType<hlo::ShardingAttr>("sharding");
-  return nullptr;
-}
-
 void printValueSummary(llvm::raw_ostream &os, const Literal &value,
                        StringRef indent) {
   if (value.isTuple()) {
@@ -317,122 +310,51 @@ int runCheck(MLIRContext &context) {
     if (!load(checkFile, context, originalMgr, original))
       return kExitBadInput;
   }
-  ExecOptions options;
-  options.numPartitions =
-      defaultPartitions(*partitioned.module, *original.module);
-  options.numReplicas = defaultReplicas(*partitioned.module);
+  DifferentialCheckOptions options;
+  options.numPartitions = numPartitions;
+  options.numReplicas = numReplicas;
   options.seed = seed;
   options.maxWhileIterations = maxWhileIterations;
-  int64_t P = options.numPartitions, R = options.numReplicas;
-
-  hlo::ComputationOp origEntry = original.executable->getEntry();
-  hlo::ComputationOp partEntry = partitioned.executable->getEntry();
-  auto origParams = hlo::getParameters(origEntry);
-  auto partParams = hlo::getParameters(partEntry);
-  if (origParams.size() != partParams.size()) {
-    llvm::errs() << "gshard-sim: error: the original ENTRY takes "
-                 << origParams.size() << " parameters, the partitioned one "
-                 << partParams.size() << "\n";
-    return kExitBadInput;
+  options.maxValueBytes = maxValueMiB << 20;
+  if (rtolOpt >= 0)
+    options.rtol = rtolOpt;
+  if (atolOpt >= 0)
+    options.atol = atolOpt;
+  if (!inputsFile.empty()) {
+    options.inputs.emplace();
+    if (!makeInputs(original.executable->getEntry(), *options.inputs))
+      return kExitBadInput;
   }
-  std::vector<LiteralRef> inputs;
-  if (!makeInputs(origEntry, inputs))
-    return kExitBadInput;
-
-  // Original: one device, unless its own semantics involve devices.
   std::string error;
-  LiteralRef expected;
-  bool origOnAll = needsAllDevices(*original.module);
-  if (origOnAll) {
-    ExecOptions origOptions = options;
-    std::vector<std::vector<LiteralRef>> args(P * R, inputs);
-    auto results = original.executable->run(args, origOptions, error);
-    if (!results.empty())
-      expected = results[0];
-  } else {
-    expected = original.executable->runSingle(inputs, options, error);
-  }
-  if (!expected) {
-    llvm::errs() << error << "\n"
-                 << "gshard-sim: error: the original program failed\n";
+  FailureOr<DifferentialCheckResult> check = runDifferentialCheck(
+      *partitioned.executable, *original.executable, options, error);
+  if (failed(check)) {
+    // Errors from the interpreter already carry `file:line:col: error:`.
+    if (!StringRef(error).contains("error: "))
+      llvm::errs() << "gshard-sim: error: ";
+    llvm::errs() << error << "\n";
     return kExitBadInput;
   }
-
-  // Partitioned: shard the inputs by the partitioned ENTRY's parameter
-  // shardings.
-  std::vector<std::vector<LiteralRef>> args(P * R);
-  for (size_t i = 0; i < partParams.size(); ++i) {
-    hlo::ParameterOp param = partParams[i];
-    auto sharding = param->getAttrOfType<hlo::ShardingAttr>("sharding");
-    if (!sharding && origParams[i])
-      sharding = origParams[i]->getAttrOfType<hlo::ShardingAttr>("sharding");
-    for (int64_t d = 0; d < P * R; ++d) {
-      LiteralRef local =
-          shardValue(inputs[i], sharding, param.getResult().getType(), d % P,
-                     seed * 131 + i, error);
-      if (!local) {
-        llvm::errs() << formatError(param, "cannot shard parameter " +
-                                               std::to_string(i) + ": " + error)
-                     << "\n";
-        return kExitBadInput;
-      }
-      args[d].push_back(local);
-    }
-  }
-  auto start = std::chrono::steady_clock::now();
-  std::vector<LiteralRef> results =
-      partitioned.executable->run(args, options, error);
-  double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-          .count();
+  int64_t P = check->numPartitions, R = check->numReplicas;
   bool json = reportFormat == "json";
-  if (results.empty()) {
+  if (!check->runError.empty()) {
     if (json) {
       llvm::json::OStream os(llvm::outs(), 2);
       os.object([&] {
         os.attribute("status", "error");
-        os.attribute("error", error);
+        os.attribute("error", check->runError);
       });
       llvm::outs() << "\n";
     }
-    llvm::errs() << error << "\n"
+    llvm::errs() << check->runError << "\n"
                  << "gshard-sim: check FAILED: the partitioned program did "
                     "not run to completion\n";
     return kExitMismatch;
   }
-  // Reassemble by the ROOT's sharding (partitioned, else original).
-  hlo::ShardingAttr outSharding = rootSharding(*partitioned.executable);
-  if (!outSharding)
-    outSharding = rootSharding(*original.executable);
-  std::vector<LiteralRef> replica0(results.begin(), results.begin() + P);
-  LiteralRef actual =
-      unshardValue(replica0, outSharding, origEntry.getRoot().getType(), error);
-  if (!actual) {
-    llvm::errs() << "gshard-sim: error: cannot reassemble the output: " << error
-                 << "\n";
-    return kExitBadInput;
-  }
-  std::optional<double> rtol, atol;
-  if (rtolOpt >= 0)
-    rtol = rtolOpt;
-  if (atolOpt >= 0)
-    atol = atolOpt;
-  std::vector<LeafComparison> leaves =
-      compareValues(*expected, *actual, rtol, atol);
-  // Replicated outputs must agree across devices too.
-  if (!outSharding || outSharding.isReplicated()) {
-    for (int64_t d = 1; d < P * R; ++d) {
-      auto diff = compareValues(*results[0], *results[d], rtol, atol);
-      for (size_t k = 0; k < diff.size() && k < leaves.size(); ++k)
-        if (!diff[k].match && leaves[k].match) {
-          leaves[k].match = false;
-          leaves[k].note = "replicated output differs between device 0 and "
-                           "device " +
-                           std::to_string(d);
-        }
-    }
-  }
-  bool match = llvm::all_of(leaves, [](auto &l) { return l.match; });
+  const std::vector<LeafComparison> &leaves = check->outputs;
+  double seconds = check->partitionedSeconds;
+  bool origOnAll = check->originalOnAllDevices;
+  bool match = check->match;
 
   if (json) {
     llvm::json::OStream os(llvm::outs(), 2);

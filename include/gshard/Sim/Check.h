@@ -16,6 +16,7 @@
 #include "gshard/Sim/Literal.h"
 
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/Support/LogicalResult.h"
 
 #include <optional>
 #include <string>
@@ -95,6 +96,61 @@ int64_t getMaxShardingDevice(mlir::ModuleOp module);
 /// True if the module contains collectives or SPMD custom-calls (so its
 /// single-program semantics needs all devices).
 bool needsAllDevices(mlir::ModuleOp module);
+
+class Executable;
+
+/// Options of runDifferentialCheck (`gshard-sim --check`'s flags).
+struct DifferentialCheckOptions {
+  /// 0: the partitioned module's num_partitions header, else the original's,
+  /// else the largest device named by a sharding + 1.
+  int64_t numPartitions = 0;
+  /// 0: the partitioned module's replica_count header, else 1.
+  int64_t numReplicas = 0;
+  /// Seed of the random inputs and of `rng` instructions.
+  uint64_t seed = 0;
+  /// Override the per-type float tolerances (docs/simulator.md) for every
+  /// output.
+  std::optional<double> rtol, atol;
+  /// A while loop running longer than this is an error, not a hang.
+  int64_t maxWhileIterations = 10000000;
+  /// Programs with a value larger than this are rejected up front.
+  int64_t maxValueBytes = int64_t(3072) << 20;
+  /// Values of the original ENTRY's parameters; random (from `seed`) if
+  /// absent.
+  std::optional<std::vector<LiteralRef>> inputs;
+};
+
+/// The outcome of a differential check that ran.
+struct DifferentialCheckResult {
+  /// Every output matches within tolerance (and replicated outputs agree
+  /// across devices).
+  bool match = false;
+  int64_t numPartitions = 0;
+  int64_t numReplicas = 0;
+  /// The original ran on every device (it has collectives or SPMD
+  /// custom-calls of its own) rather than on one.
+  bool originalOnAllDevices = false;
+  /// Wall time of the partitioned run.
+  double partitionedSeconds = 0;
+  /// One entry per output leaf (tuple elements flattened).
+  std::vector<LeafComparison> outputs;
+  /// Set when the partitioned program did not run to completion (deadlock,
+  /// mismatched collectives, runaway loop); `match` is false then.
+  std::string runError;
+};
+
+/// Runs `original` on one device and `partitioned` on every device of the
+/// mesh on the same inputs (sharded by the partitioned ENTRY's parameter
+/// shardings, else the original's), reassembles the partitioned output by
+/// its ROOT sharding and compares. Both executables must have passed
+/// checkExecutable and share one MLIRContext. A mismatch is a result with
+/// `match == false`; failure (with `error`) means the check could not run:
+/// parameter lists that differ, the original failing, a parameter or output
+/// that does not fit its sharding.
+mlir::FailureOr<DifferentialCheckResult>
+runDifferentialCheck(const Executable &partitioned, const Executable &original,
+                     const DifferentialCheckOptions &options,
+                     std::string &error);
 
 } // namespace gshard::sim
 
