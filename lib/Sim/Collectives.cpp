@@ -425,15 +425,50 @@ LiteralRef customCallHandler(ExecContext &ctx, Operation *op,
     copyBox(x, start, *out, zero, size);
     return out;
   }
-  // SPMDShardToFullShape: all-gather the tiles of every partition by this
-  // op's sharding.
+  // SPMDShardToFullShape is a copy of each device's data (XLA partitions it
+  // to kCopy of the partitioned operand): the result's reference value is
+  // assembled from every device's shard, placed at that device's tile of this
+  // op's sharding, and only among the devices of one manual group when the
+  // sharding keeps a manual subgroup.
   hlo::ShardingAttr sharding = op->getAttrOfType<hlo::ShardingAttr>("sharding");
   if (!sharding || !sharding.isTiled())
     return ctx.fail(op, "SPMDShardToFullShape needs a tiled sharding");
-  llvm::SmallVector<int64_t> participants;
-  for (int64_t p = 0; p < ctx.options.numPartitions; ++p)
-    participants.push_back(ctx.replicaId * ctx.options.numPartitions + p);
   int64_t P = ctx.options.numPartitions;
+  llvm::SmallVector<int64_t> groupDevices;
+  if (std::optional<int64_t> manualDim = getManualDim(sharding)) {
+    llvm::SmallVector<int64_t> otherDims;
+    for (int64_t d = 0, e = sharding.getTileDims().size(); d < e; ++d)
+      if (d != *manualDim)
+        otherDims.push_back(d);
+    groupDevices = getDevicesAlongDims(sharding, device, otherDims);
+    if (groupDevices.empty())
+      return ctx.fail(op, "the sharding names no manual group for device " +
+                              Twine(device));
+  } else {
+    for (int64_t p = 0; p < P; ++p)
+      groupDevices.push_back(p);
+  }
+  llvm::SmallVector<int64_t> participants;
+  for (int64_t p : groupDevices)
+    participants.push_back(ctx.replicaId * P + p);
+  // This device's shard: an operand in a manual subgroup holds its whole
+  // group's value (the reference run's view), of which the device owns its
+  // tile of the operand's sharding; a fully manual operand is all its own.
+  LiteralRef shardValue = operands[0];
+  hlo::ShardingAttr operandSharding = getOperandSharding(op);
+  if (operandSharding && operandSharding.isTiled() &&
+      isManualSubgroup(operandSharding)) {
+    TileBoxes boxes(operandSharding, x.getShape());
+    if (!boxes.isValid())
+      return ctx.fail(op, boxes.getError());
+    llvm::SmallVector<int64_t> start, size;
+    if (!boxes.getBox(device, start, size))
+      return ctx.fail(op, "the operand's sharding names no tile for device " +
+                              Twine(device));
+    shardValue = Literal::makeArray(x.getElementType(), boxes.getTileShape());
+    llvm::SmallVector<int64_t> zero(x.getRank(), 0);
+    copyBox(x, start, *shardValue, zero, size);
+  }
   auto combine = [&](ArrayRef<Values> contributions,
                      std::vector<Values> &results, std::string &error) {
     LiteralRef full = Literal::makeArray(type);
@@ -443,13 +478,13 @@ LiteralRef customCallHandler(ExecContext &ctx, Operation *op,
       return false;
     }
     llvm::SmallVector<int64_t> start, size;
-    for (int64_t p = 0; p < P; ++p) {
+    for (auto [i, p] : llvm::enumerate(groupDevices)) {
       auto tile = boxes.getTileIndex(p);
       if (!tile)
         continue;
-      // Tiles of the operand's shape (within a manual subgroup the operand
+      // Tiles of the shard's shape (within a manual subgroup the operand
       // can be smaller than the sharding's tile).
-      const Literal &shard = *contributions[p][0];
+      const Literal &shard = *contributions[i][0];
       start.clear();
       size.clear();
       for (int64_t d = 0; d < type.getRank(); ++d) {
@@ -461,11 +496,11 @@ LiteralRef customCallHandler(ExecContext &ctx, Operation *op,
       llvm::SmallVector<int64_t> zero(type.getRank(), 0);
       copyBox(shard, zero, *full, start, size);
     }
-    results.assign(P, Values{full});
+    results.assign(contributions.size(), Values{full});
     return true;
   };
   Values result;
-  if (!exchange(ctx, op, participants, toValues(operands), combine, result))
+  if (!exchange(ctx, op, participants, Values{shardValue}, combine, result))
     return nullptr;
   return result[0];
 }
