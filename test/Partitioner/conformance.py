@@ -27,9 +27,12 @@ absent: skipped).
 import argparse
 import collections
 import concurrent.futures
+import math
 import os
 import re
+import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -70,18 +73,36 @@ def classify_error(stderr):
     return line[:120]
 
 
+def run_limited(cmd, cpu_seconds):
+    """Runs `cmd` with a CPU-time budget (so the count does not depend on the
+    machine's load) and a wall-clock backstop of 10x for hangs. Returns the
+    CompletedProcess, or None when the budget ran out."""
+    def limit_cpu():
+        # Soft == hard: the kernel then sends SIGKILL rather than SIGXCPU,
+        # which LLVM's crash handler would report as a crash.
+        cpu = max(1, int(math.ceil(cpu_seconds)))
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True,
+                           timeout=10 * cpu_seconds, preexec_fn=limit_cpu)
+    except subprocess.TimeoutExpired:
+        return None
+    if p.returncode in (-signal.SIGXCPU, -signal.SIGKILL):
+        return None
+    return p
+
+
 def run_case(args, tmpdir, name, partitions, notes):
     path = os.path.join(args.corpus, name)
     out = os.path.join(tmpdir, name)
+    budget = args.budgets_by_case.get(name, args.timeout)
     result = {"name": name, "status": "pass", "cause": "", "detail": "",
               "collectives": collections.Counter(), "notes": notes}
-    try:
-        p = subprocess.run(
-            [args.gshard_opt, path,
-             "--pass-pipeline=builtin.module(gshard-partition{num-partitions=%d})"
-             % partitions, "-o", out],
-            capture_output=True, text=True, timeout=args.timeout)
-    except subprocess.TimeoutExpired:
+    p = run_limited(
+        [args.gshard_opt, path,
+         "--pass-pipeline=builtin.module(gshard-partition{num-partitions=%d})"
+         % partitions, "-o", out], budget)
+    if p is None:
         result.update(status="partition", cause="partition: timeout")
         return result
     if p.returncode != 0:
@@ -97,12 +118,10 @@ def run_case(args, tmpdir, name, partitions, notes):
                "reduce-scatter"):
         result["collectives"][op] = len(re.findall(r"\s%s\(" % op, text))
     result["replicated_warning"] = "runs replicated" in p.stderr
-    try:
-        s = subprocess.run(
-            [args.gshard_sim, out, "--check=" + path,
-             "--num-partitions=%d" % partitions],
-            capture_output=True, text=True, timeout=args.timeout)
-    except subprocess.TimeoutExpired:
+    s = run_limited(
+        [args.gshard_sim, out, "--check=" + path,
+         "--num-partitions=%d" % partitions], budget)
+    if s is None:
         result.update(status="sim", cause="sim: timeout")
         return result
     if s.returncode == 0:
@@ -118,11 +137,11 @@ def run_case(args, tmpdir, name, partitions, notes):
             return result
         # Partial sums change the summation order (and round partial results
         # to the element type); retry with a tolerance for that.
-        loose = subprocess.run(
+        loose = run_limited(
             [args.gshard_sim, out, "--check=" + path,
              "--num-partitions=%d" % partitions, "--rtol=0.05", "--atol=0.05"],
-            capture_output=True, text=True, timeout=args.timeout)
-        if loose.returncode == 0:
+            budget)
+        if loose is not None and loose.returncode == 0:
             result.update(status="reassociation",
                           cause="float reassociation: equal at rtol/atol 5e-2, "
                           "not at the default tolerance", detail=detail)
@@ -158,10 +177,23 @@ def main():
                         help="cases whose wrong numbers are known, open bugs: "
                              "reported and counted, but not a new failure")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
-    parser.add_argument("--timeout", type=float, default=120)
+    parser.add_argument("--timeout", type=float, default=120,
+                        help="CPU seconds per step (partition, check); "
+                        "a step is killed after 10x this in wall time")
+    parser.add_argument("--budgets", default="",
+                        help="file of MODULE<TAB>CPU-SECONDS: larger budgets "
+                        "than --timeout for model-sized cases")
     parser.add_argument("--filter", default="",
                         help="only cases whose file name contains this")
     args = parser.parse_args()
+    args.budgets_by_case = {}
+    if args.budgets:
+        with open(args.budgets) as f:
+            for line in f:
+                fields = line.split("\t")
+                if line.startswith("#") or len(fields) < 2:
+                    continue
+                args.budgets_by_case[fields[0]] = float(fields[1])
 
     if not os.path.isdir(args.corpus):
         print("corpus not found: skipped (%s)" % args.corpus)

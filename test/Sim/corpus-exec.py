@@ -122,7 +122,7 @@ def run_one(sim, corpus, name, partitions, timeout):
         # CPU seconds (all threads), so a loaded machine does not turn slow
         # scheduling into timeouts; the wall-clock limit only catches hangs.
         cpu = max(1, int(math.ceil(timeout)))
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
 
     # Popen + wait4 rather than subprocess.run: wait4 gives this child's own
     # CPU time (the --times report), which a loaded machine does not inflate.
