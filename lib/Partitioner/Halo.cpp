@@ -145,4 +145,28 @@ Value exchangeHalo(Spmd &spmd, Value local, ShardingAttr s,
   return spmd.dynamicSlice(window, starts, sizes);
 }
 
+Value replaceOutsideInput(Spmd &spmd, Value exchanged, ShardingAttr s,
+                          int64_t dim, ArrayRef<int64_t> rangeStart,
+                          int64_t inputSize, Value fill) {
+  auto localType = cast<RankedTensorType>(exchanged.getType());
+  auto indexType =
+      RankedTensorType::get(localType.getShape(), spmd.builder.getI32Type());
+  // Element i of tile t holds input index rangeStart[t] + i.
+  SmallVector<int64_t> table(spmd.numPartitions(), 0);
+  for (int64_t d = 0; d < spmd.numPartitions(); ++d)
+    if (std::optional<SmallVector<int64_t>> index = getTileIndex(s, d))
+      table[d] = rangeStart[(*index)[dim]];
+  Value index =
+      spmd.binary("hlo.add", spmd.iota(indexType, dim),
+                  spmd.broadcastScalar(spmd.lookup(table), indexType));
+  Value inside = spmd.binary(
+      "hlo.and",
+      spmd.compare(index, spmd.broadcastScalar(spmd.constantI32(0), indexType),
+                   hlo::ComparisonDirection::GE),
+      spmd.compare(index,
+                   spmd.broadcastScalar(spmd.constantI32(inputSize), indexType),
+                   hlo::ComparisonDirection::LT));
+  return spmd.select(inside, exchanged, spmd.broadcastScalar(fill, localType));
+}
+
 } // namespace gshard::spmd

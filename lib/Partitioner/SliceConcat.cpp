@@ -161,27 +161,8 @@ static LogicalResult partitionPad(Operation *op, Spmd &spmd) {
     int64_t outShard = (type.getDimSize(haloDim) + k - 1) / k;
     operand = exchangeHalo(spmd, operand, s, operandType, haloDim, rangeStart,
                            outShard, rangeUsed);
-    // Input index rangeStart[t] + i; outside [0, n) is the padding value.
-    auto localType = cast<RankedTensorType>(operand.getType());
-    auto indexType =
-        RankedTensorType::get(localType.getShape(), spmd.builder.getI32Type());
-    SmallVector<int64_t> table(spmd.numPartitions(), 0);
-    for (int64_t d = 0; d < spmd.numPartitions(); ++d)
-      if (std::optional<SmallVector<int64_t>> index = getTileIndex(s, d))
-        table[d] = rangeStart[(*index)[haloDim]];
-    Value index =
-        spmd.binary("hlo.add", spmd.iota(indexType, haloDim),
-                    spmd.broadcastScalar(spmd.lookup(table), indexType));
-    Value inside = spmd.binary(
-        "hlo.and",
-        spmd.compare(index,
-                     spmd.broadcastScalar(spmd.constantI32(0), indexType),
-                     hlo::ComparisonDirection::GE),
-        spmd.compare(index,
-                     spmd.broadcastScalar(spmd.constantI32(n), indexType),
-                     hlo::ComparisonDirection::LT));
     operand =
-        spmd.select(inside, operand, spmd.broadcastScalar(value, localType));
+        replaceOutsideInput(spmd, operand, s, haloDim, rangeStart, n, value);
     SmallVector<int64_t> newLow(low), newHigh(high);
     newLow[haloDim] = newHigh[haloDim] = 0;
     clone = spmd.cloneWith(op, {operand, value}, getLocalType(type, s));
@@ -443,26 +424,8 @@ static LogicalResult partitionReduceWindow(Operation *op, Spmd &spmd) {
     int64_t inputSize = first.getDimSize(haloDim);
     Value input = exchangeHalo(spmd, operands[0], s, first, haloDim, rangeStart,
                                rangeSize, rangeUsed);
-    auto localType = cast<RankedTensorType>(input.getType());
-    auto indexType =
-        RankedTensorType::get(localType.getShape(), spmd.builder.getI32Type());
-    SmallVector<int64_t> table(spmd.numPartitions(), 0);
-    for (int64_t d = 0; d < spmd.numPartitions(); ++d)
-      if (std::optional<SmallVector<int64_t>> index = getTileIndex(s, d))
-        table[d] = rangeStart[(*index)[haloDim]];
-    Value index =
-        spmd.binary("hlo.add", spmd.iota(indexType, haloDim),
-                    spmd.broadcastScalar(spmd.lookup(table), indexType));
-    Value inside = spmd.binary(
-        "hlo.and",
-        spmd.compare(index,
-                     spmd.broadcastScalar(spmd.constantI32(0), indexType),
-                     hlo::ComparisonDirection::GE),
-        spmd.compare(
-            index, spmd.broadcastScalar(spmd.constantI32(inputSize), indexType),
-            hlo::ComparisonDirection::LT));
-    operands[0] = spmd.select(inside, input,
-                              spmd.broadcastScalar(operands[1], localType));
+    operands[0] = replaceOutsideInput(spmd, input, s, haloDim, rangeStart,
+                                      inputSize, operands[1]);
     int64_t rank = first.getRank();
     SmallVector<int64_t> padLow(rank, 0), padHigh(rank, 0);
     for (int64_t i = 0; i < rank; ++i) {

@@ -300,6 +300,12 @@ Value exchangeHalo(Spmd &spmd, Value local, ShardingAttr s,
                    RankedTensorType global, int64_t dim,
                    llvm::ArrayRef<int64_t> rangeStart, int64_t rangeSize,
                    llvm::ArrayRef<int64_t> rangeUsed, bool mirrored = false);
+/// `exchanged` (exchangeHalo's result along `dim`) with every element whose
+/// input index lies outside [0, inputSize) replaced by the scalar `fill`:
+/// the padding value of a pad, the init value of a reduce-window.
+Value replaceOutsideInput(Spmd &spmd, Value exchanged, ShardingAttr s,
+                          int64_t dim, llvm::ArrayRef<int64_t> rangeStart,
+                          int64_t inputSize, Value fill);
 
 /// Whether the padding of a reduction split across devices may be filled
 /// with its init value `init` (Reduce.cpp): the reducer (a computation
