@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "SimFixture.h"
 #include "gshard/IR/HloOps.h"
 #include "gshard/Import/HloTextImporter.h"
 #include "gshard/Sim/Interpreter.h"
@@ -25,43 +26,7 @@ using namespace gshard::sim;
 
 namespace {
 
-class SimOpsTest : public ::testing::Test {
-protected:
-  SimOpsTest() { context.loadDialect<hlo::HloDialect>(); }
-
-  /// Runs a parameterless module on `devices` partitions; every device's
-  /// result, printed.
-  std::vector<std::string> runAll(llvm::StringRef text, int64_t devices = 1) {
-    OwningOpRef<ModuleOp> module = importHloText(text, &context);
-    EXPECT_TRUE(module);
-    if (!module)
-      return {};
-    std::string error;
-    auto exe = Executable::create(*module, error);
-    EXPECT_TRUE(exe) << error;
-    if (!exe)
-      return {};
-    ExecOptions options;
-    options.numPartitions = devices;
-    std::vector<std::vector<LiteralRef>> args(devices);
-    auto results = exe->run(args, options, error);
-    EXPECT_FALSE(results.empty()) << error;
-    std::vector<std::string> printed;
-    for (const LiteralRef &r : results) {
-      std::string s;
-      llvm::raw_string_ostream os(s);
-      r->print(os, 1000);
-      printed.push_back(os.str());
-    }
-    return printed;
-  }
-  std::string run(llvm::StringRef text) {
-    auto all = runAll(text);
-    return all.empty() ? "" : all[0];
-  }
-
-  MLIRContext context;
-};
+class SimOpsTest : public SimFixture {};
 
 TEST_F(SimOpsTest, DotAcrossMicroTileAndBlockEdges) {
   // A[i][k] = i, B[k][j] = j, so C[i][j] = K * i * j: m = 5 and n = 1030

@@ -4,6 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "SimFixture.h"
 #include "gshard/IR/HloOps.h"
 #include "gshard/Import/HloTextImporter.h"
 #include "gshard/Sim/Check.h"
@@ -20,64 +21,7 @@ using namespace gshard::sim;
 
 namespace {
 
-class SimTest : public ::testing::Test {
-protected:
-  SimTest() { context.loadDialect<hlo::HloDialect>(); }
-
-  /// Runs a module without parameters on `devices` partitions; returns
-  /// device 0's (or all devices') result printed.
-  std::vector<std::string> runAll(llvm::StringRef text, int64_t devices = 1) {
-    OwningOpRef<ModuleOp> module = importHloText(text, &context);
-    EXPECT_TRUE(module);
-    if (!module)
-      return {};
-    std::string error;
-    auto exe = Executable::create(*module, error);
-    EXPECT_TRUE(exe) << error;
-    if (!exe)
-      return {};
-    ExecOptions options;
-    options.numPartitions = devices;
-    std::vector<std::vector<LiteralRef>> args(devices);
-    auto results = exe->run(args, options, error);
-    EXPECT_FALSE(results.empty()) << error;
-    lastError = error;
-    std::vector<std::string> printed;
-    for (const LiteralRef &r : results) {
-      std::string s;
-      llvm::raw_string_ostream os(s);
-      r->print(os, 1000);
-      printed.push_back(os.str());
-    }
-    return printed;
-  }
-
-  std::string run(llvm::StringRef body, int64_t devices = 1) {
-    auto all = runAll(body, devices);
-    return all.empty() ? "" : all[0];
-  }
-
-  /// Error of a failing run.
-  std::string runError(llvm::StringRef text, int64_t devices = 1) {
-    OwningOpRef<ModuleOp> module = importHloText(text, &context);
-    if (!module)
-      return "import failed";
-    std::string error;
-    auto exe = Executable::create(*module, error);
-    if (!exe)
-      return error;
-    if (!exe->checkExecutable(error))
-      return error;
-    ExecOptions options;
-    options.numPartitions = devices;
-    std::vector<std::vector<LiteralRef>> args(devices);
-    auto results = exe->run(args, options, error);
-    return results.empty() ? error : "";
-  }
-
-  MLIRContext context;
-  std::string lastError;
-};
+class SimTest : public SimFixture {};
 
 constexpr const char *kAdd = R"(
 %add (x: f32[], y: f32[]) -> f32[] {
