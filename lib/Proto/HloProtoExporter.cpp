@@ -50,7 +50,10 @@ private:
   }
 
   llvm::StringMap<int64_t> compIds;
-  llvm::StringMap<int64_t> instrIds; // per computation
+  llvm::StringMap<int64_t> instrIds; // per computation, by name
+  // Per computation, by op: instructions without a name in their location
+  // get a generated one, which only this map knows.
+  llvm::DenseMap<Operation *, int64_t> opIds;
   llvm::StringSet<> warned;
   int64_t nextId = 1;
 };
@@ -338,9 +341,8 @@ LogicalResult ProtoExporter::exportInstruction(Operation *op,
   if (failed(convertType(op->getResult(0).getType(), in.mutable_shape(), op)))
     return failure();
   for (Value v : op->getOperands()) {
-    auto it = instrIds.find(hlo::getInstructionName(v.getLoc()));
-    if (it == instrIds.end() || !v.getDefiningOp() ||
-        v.getDefiningOp()->getBlock() != op->getBlock())
+    auto it = opIds.find(v.getDefiningOp());
+    if (it == opIds.end() || v.getDefiningOp()->getBlock() != op->getBlock())
       return op->emitError() << "operand is not an instruction of the same "
                                 "computation";
     in.add_operand_ids(it->second);
@@ -917,6 +919,7 @@ LogicalResult ProtoExporter::exportModule(ModuleOp module,
     if (auto thread = comp.getExecutionThread())
       c->set_execution_thread(thread->str());
     instrIds.clear();
+    opIds.clear();
     pb::HloScheduleProto::InstructionSequence *sequence = nullptr;
     if (scheduled && !fused.contains(comp.getSymName()))
       sequence = &(*proto.mutable_schedule()->mutable_sequences())[c->id()];
@@ -933,6 +936,7 @@ LogicalResult ProtoExporter::exportModule(ModuleOp module,
       if (!instrIds.try_emplace(name, id).second)
         return op.emitError() << "instruction name '" << name
                               << "' is not unique in its computation";
+      opIds[&op] = id;
       in->set_name(name);
       in->set_id(id);
       if (failed(exportInstruction(&op, *in)))
@@ -943,7 +947,11 @@ LogicalResult ProtoExporter::exportModule(ModuleOp module,
     Value root = comp.getRoot();
     if (!root)
       return comp.emitError() << "computation has no root";
-    c->set_root_id(instrIds.lookup(hlo::getInstructionName(root.getLoc())));
+    auto rootId = opIds.find(root.getDefiningOp());
+    if (rootId == opIds.end())
+      return comp.emitError() << "the root is not an instruction of the "
+                                 "computation";
+    c->set_root_id(rootId->second);
     auto *ps = c->mutable_program_shape();
     for (hlo::ParameterOp p : hlo::getParameters(comp)) {
       if (!p)
