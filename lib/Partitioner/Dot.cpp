@@ -95,34 +95,6 @@ struct Plan {
   double cost = 0;
 };
 
-ShardingAttr project(ShardingAttr iter, ArrayRef<int64_t> drop,
-                     ArrayRef<int64_t> map, int64_t rank) {
-  if (!iter.isTiled())
-    return iter;
-  ShardingAttr partial = replicateOnDims(iter, drop);
-  if (!partial.isTiled())
-    return partial;
-  return mapDims(partial, map, rank);
-}
-
-/// Rough bytes moved to reshard a value of `type` from `from` to `to`.
-double reshardCost(ShardingAttr from, ShardingAttr to, RankedTensorType type) {
-  if (sameSharding(type, from, to))
-    return 0;
-  double global = getByteSize(type);
-  double local = getByteSize(getLocalType(type, to));
-  if (!from.isTiled())
-    return from.isMaximal() ? global : 0.01 * local;
-  if (!to.isTiled())
-    return global;
-  SmallVector<int64_t> ft = getTilesPerDim(from, type.getRank());
-  SmallVector<int64_t> tt = getTilesPerDim(to, type.getRank());
-  bool refines = true;
-  for (size_t i = 0; i < ft.size(); ++i)
-    refines &= tt[i] % ft[i] == 0;
-  return refines ? 0.01 * local + 1 : 2 * local;
-}
-
 /// When the contraction is split along exactly one contracting dim over k
 /// devices and the result's own sharding is the plan's output sharding with
 /// that split moved onto an untiled output dim: that dim and the sharding.

@@ -39,6 +39,7 @@ const HandlerMap &getHandlers() {
     registerSliceHandlers(map);
     registerConvolutionHandlers(map);
     registerCollectiveHandlers(map);
+    registerGatherScatterHandlers(map);
     return map;
   }();
   return handlers;

@@ -59,6 +59,33 @@ ShardingAttr mapDims(ShardingAttr s, ArrayRef<int64_t> dstDimOfSrc,
   return normalizeSharding(result);
 }
 
+ShardingAttr project(ShardingAttr iter, ArrayRef<int64_t> drop,
+                     ArrayRef<int64_t> map, int64_t rank) {
+  if (!iter.isTiled())
+    return iter;
+  ShardingAttr partial = replicateOnDims(iter, drop);
+  if (!partial.isTiled())
+    return partial;
+  return mapDims(partial, map, rank);
+}
+
+double reshardCost(ShardingAttr from, ShardingAttr to, RankedTensorType type) {
+  if (sameSharding(type, from, to))
+    return 0;
+  double global = getByteSize(type);
+  double local = getByteSize(getLocalType(type, to));
+  if (!from.isTiled())
+    return from.isMaximal() ? global : 0.01 * local;
+  if (!to.isTiled())
+    return global;
+  SmallVector<int64_t> ft = getTilesPerDim(from, type.getRank());
+  SmallVector<int64_t> tt = getTilesPerDim(to, type.getRank());
+  bool refines = true;
+  for (size_t i = 0; i < ft.size(); ++i)
+    refines &= tt[i] % ft[i] == 0;
+  return refines ? 0.01 * local + 1 : 2 * local;
+}
+
 ShardingAttr wholeValueSharding(ShardingAttr s, int64_t rank) {
   if (!s)
     return nullptr;

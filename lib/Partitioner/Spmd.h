@@ -84,6 +84,17 @@ ShardingAttr getResultSharding(Operation *op);
 /// Whether values of `type` laid out by `a` and `b` have the same shards.
 bool sameSharding(Type type, ShardingAttr a, ShardingAttr b);
 
+/// The sharding of a tensor of rank `rank` whose dim i is dim `map[i]` of
+/// an iteration space sharded by `iter` (dot, gather, scatter), with the
+/// tilings of the iteration dims `drop` moved to replication first.
+ShardingAttr project(ShardingAttr iter, llvm::ArrayRef<int64_t> drop,
+                     llvm::ArrayRef<int64_t> map, int64_t rank);
+
+/// Rough bytes moved to reshard a value of `type` from `from` to `to` (a
+/// cost for choosing between strategies: refinements by a local slice are
+/// nearly free, anything else moves the local or the global size).
+double reshardCost(ShardingAttr from, ShardingAttr to, RankedTensorType type);
+
 /// Whether every one of `numDevices` devices has the same manual-subgroup
 /// coordinate under `a` and `b` (true when neither has a manual subgroup).
 bool sameManualGroups(ShardingAttr a, ShardingAttr b, int64_t numDevices);
@@ -143,6 +154,7 @@ void registerControlFlowHandlers(HandlerMap &map);
 void registerSliceHandlers(HandlerMap &map);
 void registerConvolutionHandlers(HandlerMap &map);
 void registerCollectiveHandlers(HandlerMap &map);
+void registerGatherScatterHandlers(HandlerMap &map);
 
 /// A dot-like op (dot, convolution) as an iteration space: operand and
 /// result dims map to iteration dims (-1: outside the space, kept
