@@ -1,9 +1,11 @@
-//===- Leaves.cpp - Constant, iota, broadcast -----------------------------===//
+//===- Leaves.cpp - Constant, iota, broadcast, rng ------------------------===//
 //
 // A constant is materialized whole and sliced to the local tile; an iota is
 // built at the local shape plus this device's offset along the iota dim; a
 // broadcast takes its operand with the result's tiling on the operand's
-// dims and broadcasts locally.
+// dims and broadcasts locally. An rng draws different numbers on every
+// device, so a value that several devices must hold alike is drawn on one of
+// them and broadcast (XLA's HandleRng).
 //
 //===----------------------------------------------------------------------===//
 
@@ -70,10 +72,60 @@ static LogicalResult partitionBroadcast(Operation *op, Spmd &spmd) {
   return success();
 }
 
+/// rng: every device draws from its own stream, so copies of one value must
+/// come from one device. Replicated: drawn whole on device 0 and broadcast
+/// (the driver reshards the maximal{0} result: select on partition-id == 0,
+/// all-reduce). Tiled: each device draws its own tile; with partial
+/// replication the first device of each replication group draws the tile
+/// and the group all-reduces it. Maximal and manual results run as they
+/// are (one device / user code, whose values are per device by definition).
+static LogicalResult partitionRng(Operation *op, Spmd &spmd) {
+  MLIRContext *context = op->getContext();
+  auto type = dyn_cast<RankedTensorType>(op->getResult(0).getType());
+  ShardingAttr result = getResultSharding(op);
+  if (!type || result.isMaximal() || isManual(result))
+    return partitionReplicated(op, spmd);
+  result = normalizeForTensor(result, type.getRank());
+  if (isManualSubgroup(result))
+    return partitionReplicated(op, spmd);
+  ShardingAttr replicated = ShardingAttr::getReplicated(context);
+  SmallVector<Value> operands;
+  for (Value operand : op->getOperands())
+    operands.push_back(spmd.operand(operand, replicated));
+  if (spmd.hadError)
+    return failure();
+  if (!result.isTiled()) {
+    Operation *clone = spmd.cloneWith(op, operands, type);
+    spmd.set(op->getResult(0),
+             {clone->getResult(0), ShardingAttr::getMaximal(context, 0), type});
+    return success();
+  }
+  auto localType = cast<RankedTensorType>(getLocalType(type, result));
+  Value local = spmd.cloneWith(op, operands, localType)->getResult(0);
+  if (std::optional<int64_t> replication = getReplicationDim(result)) {
+    Value first =
+        spmd.compare(spmd.tileIndex(result, *replication), spmd.constantI32(0),
+                     hlo::ComparisonDirection::EQ);
+    auto predType =
+        RankedTensorType::get(localType.getShape(), spmd.builder.getI1Type());
+    Value masked = spmd.select(spmd.broadcastScalar(first, predType), local,
+                               spmd.zeros(localType));
+    bool isPred = localType.getElementType().isInteger(1);
+    local = spmd.allReduce(
+        masked, getDeviceGroupsForDim(result, *replication),
+        spmd.state.getReducer(isPred ? ReduceKind::Or : ReduceKind::Add,
+                              localType.getElementType()),
+        "rng tile drawn once per replication group");
+  }
+  spmd.set(op->getResult(0), {local, result, type});
+  return success();
+}
+
 void registerLeafHandlers(HandlerMap &map) {
   map["hlo.constant"] = partitionConstant;
   map["hlo.iota"] = partitionIota;
   map["hlo.broadcast"] = partitionBroadcast;
+  map["hlo.rng"] = partitionRng;
 }
 
 } // namespace gshard::spmd
