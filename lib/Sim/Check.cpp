@@ -157,18 +157,20 @@ static LiteralRef randomValue(Type type, Random &rng, int64_t indexBound) {
   return lit;
 }
 
+LiteralRef gshard::sim::generateInput(hlo::ParameterOp param, uint64_t seed,
+                                      int64_t device) {
+  // Device 0 draws the stream generateInputs always drew.
+  Random rng(seed * 1000003 + param.getParameterNumber() +
+             static_cast<uint64_t>(device) * 0x9e3779b97f4a7c15ULL);
+  int64_t bound = findIndexBound(param.getResult());
+  return randomValue(param.getResult().getType(), rng, bound);
+}
+
 std::vector<LiteralRef> gshard::sim::generateInputs(hlo::ComputationOp entry,
                                                     uint64_t seed) {
   std::vector<LiteralRef> inputs;
-  for (hlo::ParameterOp param : hlo::getParameters(entry)) {
-    if (!param) {
-      inputs.push_back(nullptr);
-      continue;
-    }
-    Random rng(seed * 1000003 + param.getParameterNumber());
-    int64_t bound = findIndexBound(param.getResult());
-    inputs.push_back(randomValue(param.getResult().getType(), rng, bound));
-  }
+  for (hlo::ParameterOp param : hlo::getParameters(entry))
+    inputs.push_back(param ? generateInput(param, seed) : nullptr);
   return inputs;
 }
 
@@ -260,7 +262,8 @@ LiteralRef gshard::sim::shardValue(const LiteralRef &global,
 /// element 0 of tuple element 1), which error messages name.
 static LiteralRef unshardAt(ArrayRef<LiteralRef> perPartition,
                             hlo::ShardingAttr sharding, Type globalType,
-                            const std::string &path, std::string &error) {
+                            const std::string &path, std::string &error,
+                            std::vector<std::string> *manualPaths) {
   if (auto tuple = dyn_cast<TupleType>(globalType)) {
     std::vector<LiteralRef> elements;
     for (size_t i = 0; i < tuple.size(); ++i) {
@@ -280,7 +283,7 @@ static LiteralRef unshardAt(ArrayRef<LiteralRef> perPartition,
       LiteralRef value = unshardAt(
           parts, element, tuple.getType(i),
           path.empty() ? std::to_string(i) : path + "." + std::to_string(i),
-          error);
+          error, manualPaths);
       if (!value)
         return nullptr;
       elements.push_back(value);
@@ -294,6 +297,10 @@ static LiteralRef unshardAt(ArrayRef<LiteralRef> perPartition,
     sharding = sharding.getTupleElements().empty()
                    ? nullptr
                    : sharding.getTupleElements()[0];
+  if (sharding && sharding.isManual() && manualPaths) {
+    manualPaths->push_back(path.empty() ? std::string("0") : path);
+    return perPartition[0];
+  }
   if (sharding && sharding.isManual()) {
     std::string shape;
     llvm::raw_string_ostream os(shape);
@@ -345,8 +352,9 @@ static LiteralRef unshardAt(ArrayRef<LiteralRef> perPartition,
 
 LiteralRef gshard::sim::unshardValue(ArrayRef<LiteralRef> perPartition,
                                      hlo::ShardingAttr sharding,
-                                     Type globalType, std::string &error) {
-  return unshardAt(perPartition, sharding, globalType, "", error);
+                                     Type globalType, std::string &error,
+                                     std::vector<std::string> *manualPaths) {
+  return unshardAt(perPartition, sharding, globalType, "", error, manualPaths);
 }
 
 //===----------------------------------------------------------------------===//

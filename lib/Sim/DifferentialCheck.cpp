@@ -5,6 +5,9 @@
 // The one implementation of `gshard-sim --check` and gshard::checkPartitioned:
 // the original runs on one device, the partitioned program on every device
 // with its shard of the same inputs, and the reassembled outputs are compared.
+// Manual outputs are each device's own value: the original (an SPMD program
+// in its manual parts) then runs on every device too, and device d's output
+// is compared with device d's.
 //
 //===----------------------------------------------------------------------===//
 
@@ -24,6 +27,105 @@ static hlo::ShardingAttr getRootSharding(const Executable &executable) {
   if (Operation *def = root ? root.getDefiningOp() : nullptr)
     return def->getAttrOfType<hlo::ShardingAttr>("sharding");
   return nullptr;
+}
+
+/// Whether a leaf of `sharding` is fully manual (a non-tuple sharding covers
+/// every leaf of a tuple value).
+static bool hasManualLeaf(hlo::ShardingAttr sharding) {
+  if (!sharding)
+    return false;
+  if (sharding.isTuple())
+    return llvm::any_of(sharding.getTupleElements(), hasManualLeaf);
+  return sharding.isManual();
+}
+
+/// `shared` with every leaf that `sharding` makes manual taken from `own`
+/// (a device's own value of the same type).
+static LiteralRef takeManualLeaves(const LiteralRef &shared,
+                                   const LiteralRef &own,
+                                   hlo::ShardingAttr sharding) {
+  if (!sharding || !shared || !own)
+    return shared;
+  if (shared->isTuple()) {
+    std::vector<LiteralRef> elements;
+    for (auto [i, element] : llvm::enumerate(shared->getElements())) {
+      hlo::ShardingAttr sub = sharding;
+      if (sharding.isTuple())
+        sub = i < sharding.getTupleElements().size()
+                  ? sharding.getTupleElements()[i]
+                  : nullptr;
+      elements.push_back(takeManualLeaves(element, own->getElements()[i], sub));
+    }
+    return Literal::makeTuple(elements);
+  }
+  if (sharding.isTuple())
+    sharding = sharding.getTupleElements().empty()
+                   ? nullptr
+                   : sharding.getTupleElements()[0];
+  return sharding && sharding.isManual() ? own : shared;
+}
+
+/// The leaf at `path` (LeafComparison::path: "0" for a non-tuple root, "1.0"
+/// for element 0 of tuple element 1) of one device's output, or null.
+static const Literal *getLeaf(const LiteralRef &root, StringRef path) {
+  const Literal *value = root.get();
+  if (!value || !value->isTuple())
+    return value;
+  llvm::SmallVector<StringRef> indices;
+  path.split(indices, '.');
+  for (StringRef index : indices) {
+    size_t i;
+    if (!value->isTuple() || index.getAsInteger(10, i) ||
+        i >= value->getNumTupleElements())
+      return nullptr;
+    value = value->getElements()[i].get();
+  }
+  return value;
+}
+
+/// A manual output leaf compared device by device: `expected[d]` is the
+/// original's output on device d, `actual[d]` the partitioned program's.
+static LeafComparison
+comparePerDevice(ArrayRef<LiteralRef> expected, ArrayRef<LiteralRef> actual,
+                 StringRef path, const DifferentialCheckOptions &options) {
+  LeafComparison total;
+  total.path = path.str();
+  total.perDevice = true;
+  for (size_t d = 0; d < expected.size() && d < actual.size(); ++d) {
+    const Literal *e = getLeaf(expected[d], path);
+    const Literal *a = getLeaf(actual[d], path);
+    if (!e || !a) {
+      total.match = false;
+      total.device = d;
+      total.note =
+          "device " + std::to_string(d) + "'s output has no leaf " + path.str();
+      return total;
+    }
+    std::vector<LeafComparison> leaves =
+        compareValues(*e, *a, options.rtol, options.atol);
+    if (leaves.empty())
+      continue; // a token
+    const LeafComparison &leaf = leaves.front();
+    if (d == 0) {
+      total.shape = leaf.shape;
+      total.exact = leaf.exact;
+      total.tolerance = leaf.tolerance;
+    }
+    total.numElements += leaf.numElements;
+    total.numMismatches += leaf.numMismatches;
+    total.maxAbsError = std::max(total.maxAbsError, leaf.maxAbsError);
+    total.maxRelError = std::max(total.maxRelError, leaf.maxRelError);
+    if (!leaf.match && total.device < 0) {
+      total.device = d;
+      total.firstIndex = leaf.firstIndex;
+      total.expected = leaf.expected;
+      total.actual = leaf.actual;
+      if (!leaf.note.empty())
+        total.note = "on device " + std::to_string(d) + ": " + leaf.note;
+    }
+  }
+  total.match = total.device < 0;
+  return total;
 }
 
 /// Device counts: as given, else the modules' headers, else the devices the
@@ -74,15 +176,44 @@ FailureOr<DifferentialCheckResult> sim::runDifferentialCheck(
   std::vector<LiteralRef> inputs =
       options.inputs ? *options.inputs
                      : generateInputs(origEntry, options.seed);
+  hlo::ShardingAttr outSharding = getRootSharding(partitioned);
+  if (!outSharding)
+    outSharding = getRootSharding(original);
 
-  // The original on one device, unless its own semantics involve devices.
+  // Each device's inputs: the same values, except that a manual parameter
+  // (leaf) holds each device's own random value (one value everywhere when
+  // the inputs are given).
+  auto paramSharding = [&](size_t i) {
+    hlo::ShardingAttr sharding;
+    for (hlo::ParameterOp param : {origParams[i], partParams[i]})
+      if (!sharding && param)
+        sharding = param->getAttrOfType<hlo::ShardingAttr>("sharding");
+    return sharding;
+  };
+  std::vector<std::vector<LiteralRef>> deviceInputs(P * R, inputs);
+  bool manualParams = false;
+  for (size_t i = 0; i < origParams.size(); ++i) {
+    if (!hasManualLeaf(paramSharding(i)))
+      continue;
+    manualParams = true;
+    if (options.inputs || !origParams[i] || !inputs[i])
+      continue;
+    for (int64_t d = 1; d < P * R; ++d)
+      deviceInputs[d][i] = takeManualLeaves(
+          inputs[i], generateInput(origParams[i], options.seed, d),
+          paramSharding(i));
+  }
+
+  // The original on one device, unless its own semantics involve devices:
+  // collectives, SPMD custom-calls, manual parameters or outputs.
   LiteralRef expected;
-  result.originalOnAllDevices = needsAllDevices(original.getModule());
+  std::vector<LiteralRef> expectedPerDevice;
+  result.originalOnAllDevices = needsAllDevices(original.getModule()) ||
+                                manualParams || hasManualLeaf(outSharding);
   if (result.originalOnAllDevices) {
-    std::vector<std::vector<LiteralRef>> args(P * R, inputs);
-    std::vector<LiteralRef> results = original.run(args, exec, error);
-    if (!results.empty())
-      expected = results[0];
+    expectedPerDevice = original.run(deviceInputs, exec, error);
+    if (!expectedPerDevice.empty())
+      expected = expectedPerDevice[0];
   } else {
     expected = original.runSingle(inputs, exec, error);
   }
@@ -101,8 +232,8 @@ FailureOr<DifferentialCheckResult> sim::runDifferentialCheck(
       sharding = origParams[i]->getAttrOfType<hlo::ShardingAttr>("sharding");
     for (int64_t d = 0; d < P * R; ++d) {
       LiteralRef local =
-          shardValue(inputs[i], sharding, param.getResult().getType(), d % P,
-                     options.seed * 131 + i, error);
+          shardValue(deviceInputs[d][i], sharding, param.getResult().getType(),
+                     d % P, options.seed * 131 + i, error);
       if (!local) {
         error = formatError(param, "cannot shard parameter " + llvm::Twine(i) +
                                        ": " + error);
@@ -122,19 +253,21 @@ FailureOr<DifferentialCheckResult> sim::runDifferentialCheck(
   }
 
   // Reassemble replica 0's partitions by the ROOT sharding (partitioned,
-  // else original) and compare.
-  hlo::ShardingAttr outSharding = getRootSharding(partitioned);
-  if (!outSharding)
-    outSharding = getRootSharding(original);
+  // else original) and compare; manual leaves device by device.
   std::vector<LiteralRef> replica0(results.begin(), results.begin() + P);
+  std::vector<std::string> manualPaths;
   LiteralRef actual =
-      unshardValue(replica0, outSharding, origEntry.getRoot().getType(), error);
+      unshardValue(replica0, outSharding, origEntry.getRoot().getType(), error,
+                   &manualPaths);
   if (!actual) {
     error = "cannot reassemble the output: " + error;
     return failure();
   }
   result.outputs =
       compareValues(*expected, *actual, options.rtol, options.atol);
+  for (LeafComparison &leaf : result.outputs)
+    if (llvm::is_contained(manualPaths, leaf.path))
+      leaf = comparePerDevice(expectedPerDevice, results, leaf.path, options);
   // Replicated outputs must agree across devices too.
   if (!outSharding || outSharding.isReplicated()) {
     for (int64_t d = 1; d < P * R; ++d) {

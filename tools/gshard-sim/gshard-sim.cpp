@@ -378,6 +378,11 @@ int runCheck(MLIRContext &context) {
               os.attribute("rtol", leaf.tolerance.rtol);
               os.attribute("atol", leaf.tolerance.atol);
             }
+            if (leaf.perDevice) {
+              os.attribute("per_device", true);
+              if (leaf.device >= 0)
+                os.attribute("device", leaf.device);
+            }
             if (!leaf.note.empty())
               os.attribute("note", leaf.note);
             if (leaf.numMismatches) {
@@ -405,6 +410,8 @@ int runCheck(MLIRContext &context) {
     }
     if (leaf.match) {
       os << "match";
+      if (leaf.perDevice)
+        os << " on each of " << P * R << " devices (manual)";
       if (!leaf.exact)
         os << " (max abs error " << llvm::format("%.3g", leaf.maxAbsError)
            << ", max rel error " << llvm::format("%.3g", leaf.maxRelError)
@@ -412,8 +419,13 @@ int runCheck(MLIRContext &context) {
       os << "\n";
       continue;
     }
-    os << "MISMATCH: " << leaf.numMismatches << " of " << leaf.numElements
-       << " elements differ; first at [";
+    os << "MISMATCH";
+    if (leaf.perDevice)
+      os << " on device " << leaf.device
+         << " (manual output, compared per device)";
+    os << ": " << leaf.numMismatches << " of " << leaf.numElements
+       << " elements differ" << (leaf.perDevice ? " over all devices" : "")
+       << "; first at [";
     llvm::interleaveComma(leaf.firstIndex, os);
     os << "]: expected " << leaf.expected << ", got " << leaf.actual
        << "; max abs error " << llvm::format("%.6g", leaf.maxAbsError);

@@ -44,6 +44,12 @@ Tolerance getDefaultTolerance(ElemKind kind);
 /// indices (through converts, reshapes, broadcasts) stay in range.
 std::vector<LiteralRef> generateInputs(hlo::ComputationOp entry, uint64_t seed);
 
+/// The random value of one parameter as generateInputs draws it for device
+/// 0; other devices get other values of the same kind (a manual parameter
+/// holds each device's own value).
+LiteralRef generateInput(hlo::ParameterOp param, uint64_t seed,
+                         int64_t device = 0);
+
 /// Reads the values of `entry`'s parameters from the `--inputs` file held
 /// by `sourceMgr` (buffer `bufferId`): one `NAME = SHAPE LITERAL` statement
 /// per parameter (format in lib/Sim/Inputs.cpp and docs/simulator.md).
@@ -62,9 +68,14 @@ LiteralRef shardValue(const LiteralRef &global, hlo::ShardingAttr sharding,
 
 /// Reassembles a global value of `globalType` from each partition's
 /// local value (`perPartition[p]`) under `sharding`.
+/// Manual leaves are an error, unless `manualPaths` is given: then each
+/// manual leaf is partition 0's own value and its path (as in
+/// LeafComparison::path) is appended, for the caller to compare device by
+/// device.
 LiteralRef unshardValue(llvm::ArrayRef<LiteralRef> perPartition,
                         hlo::ShardingAttr sharding, mlir::Type globalType,
-                        std::string &error);
+                        std::string &error,
+                        std::vector<std::string> *manualPaths = nullptr);
 
 /// Result of comparing one output leaf.
 struct LeafComparison {
@@ -80,6 +91,11 @@ struct LeafComparison {
   double maxRelError = 0;
   Tolerance tolerance;
   bool exact = false;
+  /// A manual output, compared device by device (element counts are summed
+  /// over the devices); `device` is the first device whose value differs
+  /// (-1: none), which firstIndex/expected/actual describe.
+  bool perDevice = false;
+  int64_t device = -1;
 };
 
 /// Compares `actual` against `expected` leaf by leaf. `rtol`/`atol`
@@ -127,8 +143,8 @@ struct DifferentialCheckResult {
   bool match = false;
   int64_t numPartitions = 0;
   int64_t numReplicas = 0;
-  /// The original ran on every device (it has collectives or SPMD
-  /// custom-calls of its own) rather than on one.
+  /// The original ran on every device (it has collectives, SPMD
+  /// custom-calls or manual parameters/outputs) rather than on one.
   bool originalOnAllDevices = false;
   /// Wall time of the partitioned run.
   double partitionedSeconds = 0;
@@ -143,7 +159,10 @@ struct DifferentialCheckResult {
 /// mesh on the same inputs (sharded by the partitioned ENTRY's parameter
 /// shardings, else the original's), reassembles the partitioned output by
 /// its ROOT sharding and compares. Both executables must have passed
-/// checkExecutable and share one MLIRContext. A mismatch is a result with
+/// checkExecutable and share one MLIRContext. Manual outputs are per device:
+/// the original then runs on every device (partition-id = d in its manual
+/// parts; manual parameters hold a different random value per device) and
+/// device d's output is compared with device d's. A mismatch is a result with
 /// `match == false`; failure (with `error`) means the check could not run:
 /// parameter lists that differ, the original failing, a parameter or output
 /// that does not fit its sharding.
