@@ -544,7 +544,12 @@ static LogicalResult partitionScatter(Operation *op, Spmd &spmd) {
   if (numInputs == 1)
     kind = combinerKind(op, scatter.getToApplyAttr());
   bool isPred = element.isInteger(1);
-  if (kind && (*kind == ReduceKind::Add || *kind == ReduceKind::Mul) && isPred)
+  // Sums and products of a narrow float type (bf16, f16, f8) are not split:
+  // the original rounds after every update, and a reassociated sum differs
+  // by ulps that a wider result type makes visible.
+  auto narrowFloat = dyn_cast<FloatType>(element);
+  if (kind && (*kind == ReduceKind::Add || *kind == ReduceKind::Mul) &&
+      (isPred || (narrowFloat && narrowFloat.getWidth() < 32)))
     kind.reset();
   if (kind && (*kind == ReduceKind::And || *kind == ReduceKind::Or) &&
       !isa<IntegerType>(element))

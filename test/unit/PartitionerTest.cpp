@@ -209,6 +209,70 @@ TEST_F(PartitionerTest, NarrowFloatPartialSumsAreAllReducedInF32) {
   EXPECT_TRUE(type.getElementType().isF32());
 }
 
+TEST_F(PartitionerTest, GatherOnATrivialSlicedDimAllReducesAlongItsSplit) {
+  // The operand is split 2 ways along the indexed dim and replicated over
+  // the other mesh dim: rows are combined within {0,2} and {1,3} only.
+  auto records = partitionOk(
+      "HloModule m\n\nENTRY e {\n"
+      "  a = f32[8,4] parameter(0), sharding={devices=[2,1,2]<=[4] "
+      "last_tile_dim_replicate}\n"
+      "  i = s32[5,1] parameter(1), sharding={replicated}\n"
+      "  ROOT g = f32[5,4] gather(a, i), offset_dims={1}, "
+      "collapsed_slice_dims={0}, start_index_map={0}, index_vector_dim=1, "
+      "slice_sizes={1,4}, sharding={replicated}\n}\n",
+      4);
+  ASSERT_EQ(kinds(records), std::vector<std::string>{"all-reduce"});
+  EXPECT_EQ(expand(groupsOf(records[0])), (Groups{{0, 2}, {1, 3}}));
+}
+
+TEST_F(PartitionerTest, GatherOnShardedIndicesOrPassthroughDimsMovesNothing) {
+  auto records = partitionOk(
+      "HloModule m\n\nENTRY e {\n"
+      "  a = f32[8,4] parameter(0), sharding={devices=[1,2,2]<=[4] "
+      "last_tile_dim_replicate}\n"
+      "  i = s32[6,1] parameter(1), sharding={devices=[2,1,2]<=[2,2]T(1,0) "
+      "last_tile_dim_replicate}\n"
+      "  ROOT g = f32[6,4] gather(a, i), offset_dims={1}, "
+      "collapsed_slice_dims={0}, start_index_map={0}, index_vector_dim=1, "
+      "slice_sizes={1,4}, sharding={devices=[2,2]<=[2,2]T(1,0)}\n}\n",
+      4);
+  EXPECT_TRUE(records.empty());
+}
+
+/// A scatter of f32[32,4] updates at s32[32,1] indices sharded 4 ways into
+/// a replicated f32[8,4] operand with the combiner `root` of (a, b).
+static std::string indexParallelScatter(llvm::StringRef root) {
+  return ("HloModule m\n\nc {\n  a = f32[] parameter(0)\n"
+          "  b = f32[] parameter(1)\n  ROOT r = f32[] " +
+          root +
+          "\n}\n\nENTRY e {\n"
+          "  o = f32[8,4] parameter(0), sharding={replicated}\n"
+          "  i = s32[32,1] parameter(1), sharding={devices=[4,1]<=[4]}\n"
+          "  u = f32[32,4] parameter(2), sharding={devices=[4,1]<=[4]}\n"
+          "  ROOT s = f32[8,4] scatter(o, i, u), update_window_dims={1}, "
+          "inserted_window_dims={0}, scatter_dims_to_operand_dims={0}, "
+          "index_vector_dim=1, to_apply=c, sharding={replicated}\n}\n")
+      .str();
+}
+
+TEST_F(PartitionerTest, IndexParallelScatterCombinesWithItsCombiner) {
+  auto records = partitionOk(indexParallelScatter("minimum(a, b)"), 4);
+  ASSERT_EQ(kinds(records), std::vector<std::string>{"all-reduce"});
+  EXPECT_EQ(expand(groupsOf(records[0])), (Groups{{0, 1, 2, 3}}));
+  auto reducer = records[0].op->getAttrOfType<FlatSymbolRefAttr>("to_apply");
+  ASSERT_TRUE(reducer);
+  EXPECT_TRUE(reducer.getValue().contains("minimum"));
+}
+
+TEST_F(PartitionerTest, OverwritingScatterIsNotSplitAlongIndices) {
+  // The last write wins: partial results cannot be combined, so the
+  // indices and updates are gathered instead.
+  auto records = partitionOk(indexParallelScatter("copy(b)"), 4);
+  for (const CollectiveRecord &r : records)
+    EXPECT_EQ(r.kind, "all-gather");
+  EXPECT_EQ(records.size(), 2u);
+}
+
 TEST_F(PartitionerTest, ReplicatedEntersAManualRegionAsIs) {
   auto records =
       partitionOk("HloModule m\n\nENTRY e {\n"
