@@ -164,9 +164,13 @@ Plan makePlan(const Space &space, ShardingAttr iter, int64_t operandRank,
   return plan;
 }
 
-bool isManualLike(ShardingAttr s) {
-  return s.isManual() || isManualSubgroup(s) || s.isMaximal();
+/// Shardings this handler leaves to the replicated fallback: manual ones,
+/// and maximal ones on the result. (A maximal operand is broadcast by the
+/// reshard like any other.)
+bool hasManualPart(ShardingAttr s) {
+  return s.isManual() || isManualSubgroup(s);
 }
+bool isManualLike(ShardingAttr s) { return hasManualPart(s) || s.isMaximal(); }
 
 /// A sharding of the space from a value's (dims outside the space
 /// replicated), or null when nothing of it is tiled in the space.
@@ -330,8 +334,8 @@ static LogicalResult partitionGather(Operation *op, Spmd &spmd) {
   PValue indices = spmd.get(gather.getStartIndices());
   ShardingAttr operandOwn = normalizeForTensor(operand.sharding, operandRank);
   ShardingAttr indicesOwn = normalizeForTensor(indices.sharding, indicesRank);
-  if (isManualLike(result) || isManualLike(operandOwn) ||
-      isManualLike(indicesOwn))
+  if (isManualLike(result) || hasManualPart(operandOwn) ||
+      hasManualPart(indicesOwn))
     return partitionReplicated(op, spmd);
   if (llvm::is_contained(sliceSizes, 0))
     return partitionReplicated(op, spmd, "empty slices");
@@ -501,7 +505,7 @@ static LogicalResult partitionScatter(Operation *op, Spmd &spmd) {
   ShardingAttr updatesOwn = normalizeForTensor(update.sharding, updatesRank);
   bool manual = isManualLike(result);
   for (Value v : args)
-    manual |= isManualLike(normalizeForTensor(
+    manual |= hasManualPart(normalizeForTensor(
         spmd.get(v).sharding, cast<RankedTensorType>(v.getType()).getRank()));
   if (manual)
     return partitionReplicated(op, spmd);
