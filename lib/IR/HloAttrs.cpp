@@ -360,7 +360,7 @@ FailureOr<WindowAttr> WindowAttr::parseHlo(MLIRContext *context,
         ok = c.parseXList(reversal);
       } else if (key == "pad") {
         do {
-          int64_t low, high;
+          int64_t low = 0, high = 0;
           ok = c.parseInt(low) && c.expect("_") && c.parseInt(high);
           padLow.push_back(low);
           padHigh.push_back(high);

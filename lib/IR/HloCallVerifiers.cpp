@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "VerifierUtils.h"
 #include "gshard/IR/HloOps.h"
 
 #include "mlir/IR/SymbolTable.h"
@@ -43,7 +44,7 @@ static std::string shapeString(Type type) {
   std::string text;
   llvm::raw_string_ostream os(text);
   if (auto tensor = dyn_cast<RankedTensorType>(type)) {
-    os << tensor.getElementType() << '[';
+    os << elementTypeText(tensor.getElementType()) << '[';
     llvm::interleave(tensor.getShape(), os, ",");
     os << ']';
   } else if (auto tuple = dyn_cast<TupleType>(type)) {
@@ -265,5 +266,80 @@ LogicalResult CustomCallOp::verifySymbolUses(SymbolTableCollection &symbols) {
       if (failed(checker.lookup(cast<FlatSymbolRefAttr>(ref),
                                 "called_computations")))
         return failure();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Op-level rules of map and the SPMD custom-calls
+//===----------------------------------------------------------------------===//
+
+LogicalResult MapOp::verify() {
+  // XLA's InferMapShape: every input has the result's dims (the element
+  // types are the computation's, checked in verifySymbolUses), and the map
+  // covers all dimensions in order.
+  auto result = cast<RankedTensorType>(getType());
+  for (Type input : getInputs().getTypes())
+    if (cast<RankedTensorType>(input).getShape() != result.getShape())
+      return emitOpError("input ")
+             << shapeString(input) << " must have the dims of the result "
+             << shapeString(result);
+  if (std::optional<ArrayRef<int64_t>> dims = getDimensions())
+    for (auto [i, dim] : llvm::enumerate(*dims))
+      if (dim != int64_t(i))
+        return emitOpError("maps over all dimensions in order: dimension ")
+               << i << " is " << dim;
+  if (getDimensions() && int64_t(getDimensions()->size()) != result.getRank())
+    return emitOpError("maps over all ")
+           << result.getRank() << " dimensions, not "
+           << getDimensions()->size();
+  return success();
+}
+
+/// `type` with the layouts of its arrays dropped, for comparisons.
+static Type dropLayouts(Type type) {
+  if (auto tensor = dyn_cast<RankedTensorType>(type))
+    return RankedTensorType::get(tensor.getShape(), tensor.getElementType());
+  if (auto tuple = dyn_cast<TupleType>(type)) {
+    SmallVector<Type> elements;
+    for (Type element : tuple.getTypes())
+      elements.push_back(dropLayouts(element));
+    return TupleType::get(type.getContext(), elements);
+  }
+  return type;
+}
+
+LogicalResult CustomCallOp::verify() {
+  // The three custom-calls GSPMD gives a meaning to. `Sharding` is an
+  // identity that pins a sharding; the partitioner passes its operand
+  // through, so a different result shape would give it operands of
+  // mismatched shapes. SPMDFullToShardShape / SPMDShardToFullShape change
+  // the dims from the full to the shard shape (or back) under the sharding,
+  // which the partitioner checks, and keep rank and element type.
+  StringRef target = getCustomCallTarget();
+  bool sharding = target == "Sharding";
+  if (!sharding && target != "SPMDFullToShardShape" &&
+      target != "SPMDShardToFullShape")
+    return success();
+  if (getArgs().size() != 1)
+    return emitOpError("custom-call ")
+           << target << " takes one operand, not " << getArgs().size();
+  Type operand = getArgs()[0].getType();
+  Type result = getType();
+  if (sharding) {
+    if (dropLayouts(operand) != dropLayouts(result))
+      return emitOpError("custom-call Sharding must keep the shape: operand ")
+             << shapeString(operand) << ", result " << shapeString(result);
+    return success();
+  }
+  auto operandArray = dyn_cast<RankedTensorType>(operand);
+  auto resultArray = dyn_cast<RankedTensorType>(result);
+  if (!operandArray || !resultArray)
+    return emitOpError("custom-call ") << target << " needs an array operand "
+                                       << "and result";
+  if (operandArray.getElementType() != resultArray.getElementType() ||
+      operandArray.getRank() != resultArray.getRank())
+    return emitOpError("custom-call ")
+           << target << " must keep the rank and element type: operand "
+           << shapeString(operand) << ", result " << shapeString(result);
   return success();
 }

@@ -16,8 +16,24 @@
 using namespace mlir;
 using namespace gshard::hlo;
 
-/// Formats a shape as HLO does (`f32[2,3]`) for diagnostics.
-static std::string shapeText(Type type) {
+std::string gshard::hlo::elementTypeText(Type element) {
+  if (auto integer = dyn_cast<IntegerType>(element)) {
+    if (integer.getWidth() == 1)
+      return "pred";
+    return (integer.isUnsigned() ? "u" : "s") +
+           std::to_string(integer.getWidth());
+  }
+  if (auto complex = dyn_cast<ComplexType>(element))
+    if (auto part = dyn_cast<FloatType>(complex.getElementType()))
+      return "c" + std::to_string(2 * part.getWidth());
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << element;
+  // MLIR spells f8E4M3FN where HLO spells f8e4m3fn.
+  return llvm::StringRef(text).lower();
+}
+
+std::string gshard::hlo::shapeText(Type type) {
   std::string text;
   llvm::raw_string_ostream os(text);
   auto tensor = dyn_cast<RankedTensorType>(type);
@@ -25,7 +41,7 @@ static std::string shapeText(Type type) {
     os << type;
     return text;
   }
-  os << tensor.getElementType() << '[';
+  os << elementTypeText(tensor.getElementType()) << '[';
   llvm::interleave(tensor.getShape(), os, ",");
   os << ']';
   return text;

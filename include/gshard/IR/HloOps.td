@@ -79,15 +79,15 @@ def HLO_ErfOp : HLO_UnaryOp<"erf">;
 def HLO_ExponentialOp : HLO_UnaryOp<"exponential">;
 def HLO_ExponentialMinusOneOp : HLO_UnaryOp<"exponential_minus_one">;
 def HLO_FloorOp : HLO_UnaryOp<"floor">;
-def HLO_ImagOp : HLO_UnaryOp<"imag", []>;
-def HLO_IsFiniteOp : HLO_UnaryOp<"is_finite", []>;
+def HLO_ImagOp : HLO_UnaryOp<"imag", []> { let hasVerifier = 1; }
+def HLO_IsFiniteOp : HLO_UnaryOp<"is_finite", []> { let hasVerifier = 1; }
 def HLO_LogOp : HLO_UnaryOp<"log">;
 def HLO_LogPlusOneOp : HLO_UnaryOp<"log_plus_one">;
 def HLO_LogisticOp : HLO_UnaryOp<"logistic">;
 def HLO_NegateOp : HLO_UnaryOp<"negate">;
 def HLO_NotOp : HLO_UnaryOp<"not">;
 def HLO_PopulationCountOp : HLO_UnaryOp<"popcnt">;
-def HLO_RealOp : HLO_UnaryOp<"real", []>;
+def HLO_RealOp : HLO_UnaryOp<"real", []> { let hasVerifier = 1; }
 def HLO_RoundNearestAfzOp : HLO_UnaryOp<"round_nearest_afz">;
 def HLO_RoundNearestEvenOp : HLO_UnaryOp<"round_nearest_even">;
 def HLO_RsqrtOp : HLO_UnaryOp<"rsqrt">;
@@ -101,11 +101,11 @@ def HLO_BitcastConvertOp : HLO_VerifiedOp<"bitcast_convert", [Pure],
     (ins HLO_Tensor:$operand)> {
   let results = (outs HLO_Tensor:$result);
 }
-def HLO_StochasticConvertOp : HLO_Op<"stochastic_convert", [Pure],
+def HLO_StochasticConvertOp : HLO_VerifiedOp<"stochastic_convert", [Pure],
     (ins HLO_Tensor:$operand, HLO_Tensor:$random)> {
   let results = (outs HLO_Tensor:$result);
 }
-def HLO_ReducePrecisionOp : HLO_Op<"reduce_precision", [Pure],
+def HLO_ReducePrecisionOp : HLO_VerifiedOp<"reduce_precision", [Pure],
     (ins HLO_Tensor:$operand, I64Attr:$exponent_bits, I64Attr:$mantissa_bits)> {
   let results = (outs HLO_Tensor:$result);
 }
@@ -141,7 +141,7 @@ def HLO_ClampOp : HLO_VerifiedOp<"clamp", [Pure],
     (ins HLO_Tensor:$min, HLO_Tensor:$operand, HLO_Tensor:$max)> {
   let results = (outs HLO_Tensor:$result);
 }
-def HLO_MapOp : HLO_Op<"map", [HLO_CallsComputations],
+def HLO_MapOp : HLO_VerifiedOp<"map", [HLO_CallsComputations],
     (ins Variadic<HLO_Tensor>:$inputs, OptionalAttr<DenseI64ArrayAttr>:$dimensions,
          FlatSymbolRefAttr:$to_apply)> {
   let results = (outs HLO_Tensor:$result);
@@ -196,7 +196,7 @@ def HLO_DynamicReshapeOp : HLO_Op<"dynamic_reshape", [Pure],
     (ins HLO_Tensor:$operand, Variadic<HLO_Tensor>:$output_dims)> {
   let results = (outs HLO_Tensor:$result);
 }
-def HLO_BitcastOp : HLO_Op<"bitcast", [Pure], (ins HLO_Tensor:$operand)> {
+def HLO_BitcastOp : HLO_VerifiedOp<"bitcast", [Pure], (ins HLO_Tensor:$operand)> {
   let results = (outs HLO_Tensor:$result);
 }
 def HLO_TransposeOp : HLO_VerifiedOp<"transpose", [Pure],
@@ -386,7 +386,7 @@ def HLO_CallOp : HLO_Op<"call", [HLO_CallsComputations],
 def HLO_FusionOp : HLO_Op<"fusion", [HLO_CallsComputations],
     (ins Variadic<HLO_Value>:$args, HLO_FusionKindAttr:$kind,
          FlatSymbolRefAttr:$calls)>;
-def HLO_CustomCallOp : HLO_Op<"custom_call", [HLO_CallsComputations],
+def HLO_CustomCallOp : HLO_VerifiedOp<"custom_call", [HLO_CallsComputations],
     (ins Variadic<HLO_Value>:$args, StrAttr:$custom_call_target,
          OptionalAttr<BoolAttr>:$custom_call_has_side_effect,
          OptionalAttr<HLO_CustomCallApiVersionAttr>:$api_version,
