@@ -371,10 +371,12 @@ LogicalResult IotaOp::verify() {
   auto result = dyn_cast<RankedTensorType>(getType());
   if (!result)
     return emitOpError("must produce an array");
-  if (int64_t(getIotaDimension()) >= result.getRank() && result.getRank() > 0)
+  // The I64Attr accessor is unsigned: a negative dimension must be caught
+  // as such (it used to pass and index arrays with -1).
+  auto dim = int64_t(getIotaDimension());
+  if (dim < 0 || (dim >= result.getRank() && result.getRank() > 0))
     return emitOpError("iota_dimension ")
-           << getIotaDimension() << " is out of range for "
-           << shapeText(result);
+           << dim << " is out of range for " << shapeText(result);
   return success();
 }
 
