@@ -14,6 +14,7 @@
 #include "Exec.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <vector>
 
@@ -475,15 +476,54 @@ LiteralRef convolutionHandler(ExecContext &ctx, Operation *op,
                     wg.data() + r * groupOut);
     }
   }
-  std::vector<int64_t> taps(chunk * kCount);
+  // Taps on padding or base-dilation holes multiply zeros. With a finite
+  // kernel such a product is +-0 and adding it to a sum that starts at +0
+  // changes nothing, so they can be left out: per chunk of rows only the
+  // taps valid for some row of the chunk are gathered and multiplied, and
+  // rows are ordered by their lhs-dilation phase (which decides which taps
+  // hit data) so a chunk's rows share them. The k order of the remaining
+  // products is unchanged, so results are bit-identical. A kernel with an
+  // inf or NaN keeps every tap (0 * inf is NaN).
+  bool skipHoles = ctx.options.fastPaths &&
+                   std::all_of(w.begin(), w.end(),
+                               [](double v) { return std::isfinite(v); });
+  std::vector<int64_t> rowOrder;
+  int64_t phases = 1;
+  for (int64_t dilation : lhsDil)
+    phases = dilation > (int64_t(1) << 40) / phases ? int64_t(1) << 40
+                                                    : phases * dilation;
+  if (skipHoles && phases > 1 && phases <= std::max<int64_t>(totalRows, 1)) {
+    std::vector<int64_t> phaseOf(totalRows), start(phases + 1, 0);
+    for (int64_t row = 0; row < totalRows; ++row) {
+      int64_t osLinear = row % std::max<int64_t>(outSpatialCount, 1), phase = 0;
+      for (int64_t d = numSpatial - 1, scale = 1; d >= 0; --d) {
+        int64_t pos = osLinear % outSize[d] * stride[d] - padLow[d];
+        osLinear /= outSize[d];
+        phase += ((pos % lhsDil[d]) + lhsDil[d]) % lhsDil[d] * scale;
+        scale *= lhsDil[d];
+      }
+      phaseOf[row] = phase;
+      ++start[phase + 1];
+    }
+    for (int64_t p = 0; p < phases; ++p)
+      start[p + 1] += start[p];
+    rowOrder.resize(totalRows);
+    for (int64_t row = 0; row < totalRows; ++row)
+      rowOrder[start[phaseOf[row]]++] = row;
+  }
+  auto rowAt = [&](int64_t position) {
+    return rowOrder.empty() ? position : rowOrder[position];
+  };
+  std::vector<int64_t> taps(chunk * kCount), active;
   std::vector<double> patch(chunk * tapBlock * KI), tmp(chunk * groupOut);
+  std::vector<double> kernelRows;
   llvm::SmallVector<int64_t> os(numSpatial, 0), ks(numSpatial, 0);
   for (int64_t r0 = 0; r0 < totalRows; r0 += chunk) {
     int64_t rows = std::min(chunk, totalRows - r0);
     // Input position of every kernel tap of these outputs (-1: padding or
     // a hole), indexed by the kernel position the tap multiplies.
     for (int64_t r = 0; r < rows; ++r) {
-      int64_t osLinear = (r0 + r) % std::max<int64_t>(outSpatialCount, 1);
+      int64_t osLinear = rowAt(r0 + r) % std::max<int64_t>(outSpatialCount, 1);
       for (int64_t d = numSpatial - 1; d >= 0; --d) {
         os[d] = osLinear % outSize[d];
         osLinear /= outSize[d];
@@ -505,31 +545,49 @@ LiteralRef convolutionHandler(ExecContext &ctx, Operation *op,
         nextIndex(ks, kSize);
       }
     }
+    // The kernel positions multiplied for this chunk, in increasing order.
+    active.clear();
+    for (int64_t kl = 0; kl < kCount; ++kl) {
+      bool used = !skipHoles;
+      for (int64_t r = 0; r < rows && !used; ++r)
+        used = taps[r * kCount + kl] >= 0;
+      if (used)
+        active.push_back(kl);
+    }
+    int64_t activeCount = active.size();
     for (int64_t g = 0; g < groups; ++g) {
       int64_t fBase = fgc > 1 ? g * KI : 0;
       const double *kernel = groups > 1 ? groupKernels[g].data() : w.data();
       std::fill_n(tmp.begin(), rows * groupOut, 0.0);
-      for (int64_t kl0 = 0; kl0 < kCount; kl0 += tapBlock) {
-        int64_t tb = std::min(tapBlock, kCount - kl0);
+      for (int64_t kl0 = 0; kl0 < activeCount; kl0 += tapBlock) {
+        int64_t tb = std::min(tapBlock, activeCount - kl0);
         int64_t cols = tb * KI;
         for (int64_t r = 0; r < rows; ++r) {
-          int64_t ob = (r0 + r) / std::max<int64_t>(outSpatialCount, 1);
+          int64_t ob = rowAt(r0 + r) / std::max<int64_t>(outSpatialCount, 1);
           int64_t b = bgc > 1 ? g * (B / bgc) + ob : ob;
           const double *in = a.data() + b * inSpatialCount * IF + fBase;
           double *row = patch.data() + r * cols;
           for (int64_t kl = 0; kl < tb; ++kl) {
-            int64_t t = taps[r * kCount + kl0 + kl];
+            int64_t t = taps[r * kCount + active[kl0 + kl]];
             if (t < 0)
               std::fill_n(row + kl * KI, KI, 0.0);
             else
               std::copy_n(in + t * IF, KI, row + kl * KI);
           }
         }
-        gemm(patch.data(), cols, kernel + kl0 * KI * groupOut, tmp.data(), rows,
-             cols, groupOut);
+        // The kernel rows of these taps: in place when consecutive.
+        const double *block = kernel + active[kl0] * KI * groupOut;
+        if (active[kl0 + tb - 1] - active[kl0] != tb - 1) {
+          kernelRows.resize(cols * groupOut);
+          for (int64_t kl = 0; kl < tb; ++kl)
+            std::copy_n(kernel + active[kl0 + kl] * KI * groupOut,
+                        KI * groupOut, kernelRows.data() + kl * KI * groupOut);
+          block = kernelRows.data();
+        }
+        gemm(patch.data(), cols, block, tmp.data(), rows, cols, groupOut);
       }
       for (int64_t r = 0; r < rows; ++r) {
-        double *o = c.data() + (r0 + r) * KO + g * groupOut;
+        double *o = c.data() + rowAt(r0 + r) * KO + g * groupOut;
         const double *t = tmp.data() + r * groupOut;
         for (int64_t j = 0; j < groupOut; ++j)
           o[j] += t[j];

@@ -11,6 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "ElementOps.h"
 #include "Exec.h"
 
 #include "llvm/ADT/bit.h"
@@ -20,117 +21,9 @@
 using namespace mlir;
 using namespace gshard;
 using namespace gshard::sim;
+using namespace gshard::sim::elem;
 
 namespace {
-
-/// Sign-extends or zero-extends the low `width` bits of `bits`.
-int64_t extend(uint64_t bits, unsigned width, bool isSigned) {
-  if (width >= 64)
-    return static_cast<int64_t>(bits);
-  uint64_t mask = (uint64_t(1) << width) - 1;
-  bits &= mask;
-  if (isSigned && (bits >> (width - 1)) & 1)
-    bits |= ~mask;
-  return static_cast<int64_t>(bits);
-}
-
-struct IntInfo {
-  unsigned width;
-  bool isSigned;
-};
-
-IntInfo intInfo(const Literal &lit) {
-  return {getBitWidth(lit.getKind(), lit.getElementType()),
-          isSignedIntKind(lit.getKind())};
-}
-
-//===----------------------------------------------------------------------===//
-// Unary
-//===----------------------------------------------------------------------===//
-
-enum class Unary {
-  Abs,
-  Cbrt,
-  Ceil,
-  Clz,
-  Copy,
-  Cos,
-  Erf,
-  Exp,
-  Expm1,
-  Floor,
-  IsFinite,
-  Log,
-  Log1p,
-  Logistic,
-  Negate,
-  Not,
-  Popcnt,
-  RoundAfz,
-  RoundEven,
-  Rsqrt,
-  Sign,
-  Sin,
-  Sqrt,
-  Tan,
-  Tanh,
-  Real,
-  Imag,
-};
-
-double unaryFloat(Unary kind, double x) {
-  switch (kind) {
-  case Unary::Abs:
-    return std::fabs(x);
-  case Unary::Cbrt:
-    return std::cbrt(x);
-  case Unary::Ceil:
-    return std::ceil(x);
-  case Unary::Cos:
-    return std::cos(x);
-  case Unary::Erf:
-    return std::erf(x);
-  case Unary::Exp:
-    return std::exp(x);
-  case Unary::Expm1:
-    return std::expm1(x);
-  case Unary::Floor:
-    return std::floor(x);
-  case Unary::Log:
-    return std::log(x);
-  case Unary::Log1p:
-    return std::log1p(x);
-  case Unary::Logistic:
-    return 1.0 / (1.0 + std::exp(-x));
-  case Unary::Negate:
-    return -x;
-  case Unary::RoundAfz:
-    return std::round(x);
-  case Unary::RoundEven:
-    return std::nearbyint(x);
-  case Unary::Rsqrt:
-    return 1.0 / std::sqrt(x);
-  case Unary::Sign:
-    if (std::isnan(x) || x == 0)
-      return x;
-    return x > 0 ? 1.0 : -1.0;
-  case Unary::Sin:
-    return std::sin(x);
-  case Unary::Sqrt:
-    return std::sqrt(x);
-  case Unary::Tan:
-    return std::tan(x);
-  case Unary::Tanh:
-    return std::tanh(x);
-  case Unary::Copy:
-  case Unary::Real:
-    return x;
-  case Unary::Imag:
-    return 0.0;
-  default:
-    return x;
-  }
-}
 
 std::complex<double> unaryComplex(Unary kind, std::complex<double> x) {
   switch (kind) {
@@ -211,37 +104,11 @@ LiteralRef unaryHandler(ExecContext &ctx, Operation *op,
   // Integers and pred.
   IntInfo info = intInfo(x);
   for (int64_t i = 0; i < n; ++i) {
-    uint64_t bits = x.getBits(i);
-    int64_t v = extend(bits, info.width, info.isSigned);
-    switch (K) {
-    case Unary::Abs:
-      result->setInt(i,
-                     info.isSigned && v < 0 ? 0 - static_cast<uint64_t>(v) : v);
-      break;
-    case Unary::Negate:
-      result->setInt(i, 0 - static_cast<uint64_t>(v));
-      break;
-    case Unary::Not:
-      result->setInt(i, kind == ElemKind::Pred ? !v : ~v);
-      break;
-    case Unary::Sign:
-      result->setInt(i, info.isSigned ? (v > 0) - (v < 0) : (v != 0));
-      break;
-    case Unary::Clz: {
-      uint64_t u = static_cast<uint64_t>(extend(bits, info.width, false));
-      int64_t count =
-          u == 0 ? info.width : llvm::countl_zero(u) - (64 - info.width);
-      result->setInt(i, count);
-      break;
-    }
-    case Unary::Popcnt:
-      result->setInt(i, llvm::popcount(static_cast<uint64_t>(
-                            extend(bits, info.width, false))));
-      break;
-    default:
+    int64_t value;
+    if (!unaryInt(K, kind, info, x.getBits(i), value))
       return ctx.fail(op, hlo::getHloOpcode(op) +
                               " is not defined on integer elements");
-    }
+    result->setInt(i, value);
   }
   return result;
 }
@@ -249,134 +116,6 @@ LiteralRef unaryHandler(ExecContext &ctx, Operation *op,
 //===----------------------------------------------------------------------===//
 // Binary
 //===----------------------------------------------------------------------===//
-
-enum class Binary {
-  Add,
-  And,
-  Atan2,
-  Complex,
-  Divide,
-  Max,
-  Min,
-  Multiply,
-  Or,
-  Power,
-  Remainder,
-  Shl,
-  Sra,
-  Srl,
-  Subtract,
-  Xor,
-};
-
-double binaryFloat(Binary kind, double a, double b) {
-  switch (kind) {
-  case Binary::Add:
-    return a + b;
-  case Binary::Atan2:
-    return std::atan2(a, b);
-  case Binary::Divide:
-    return a / b;
-  case Binary::Max:
-    if (std::isnan(a) || std::isnan(b))
-      return std::nan("");
-    return a > b ? a : (b > a ? b : (std::signbit(a) ? b : a));
-  case Binary::Min:
-    if (std::isnan(a) || std::isnan(b))
-      return std::nan("");
-    return a < b ? a : (b < a ? b : (std::signbit(a) ? a : b));
-  case Binary::Multiply:
-    return a * b;
-  case Binary::Power:
-    return std::pow(a, b);
-  case Binary::Remainder:
-    return std::fmod(a, b);
-  case Binary::Subtract:
-    return a - b;
-  default:
-    return std::nan("");
-  }
-}
-
-int64_t integerPower(int64_t base, int64_t exponent, bool isSigned) {
-  if (isSigned && exponent < 0)
-    return base == 1 ? 1 : (base == -1 ? (exponent % 2 ? -1 : 1) : 0);
-  uint64_t result = 1, b = base;
-  uint64_t e = exponent;
-  while (e) {
-    if (e & 1)
-      result *= b;
-    b *= b;
-    e >>= 1;
-  }
-  return static_cast<int64_t>(result);
-}
-
-int64_t binaryInt(Binary kind, int64_t a, int64_t b, IntInfo info) {
-  uint64_t ua = a, ub = b;
-  switch (kind) {
-  case Binary::Add:
-    return ua + ub;
-  case Binary::Subtract:
-    return ua - ub;
-  case Binary::Multiply:
-    return ua * ub;
-  case Binary::And:
-    return ua & ub;
-  case Binary::Or:
-    return ua | ub;
-  case Binary::Xor:
-    return ua ^ ub;
-  case Binary::Max:
-    return info.isSigned ? std::max(a, b)
-                         : static_cast<int64_t>(std::max(ua, ub));
-  case Binary::Min:
-    return info.isSigned ? std::min(a, b)
-                         : static_cast<int64_t>(std::min(ua, ub));
-  case Binary::Divide: {
-    if (b == 0)
-      return -1;
-    if (info.isSigned) {
-      int64_t minValue =
-          extend(uint64_t(1) << (info.width - 1), info.width, true);
-      if (a == minValue && b == -1)
-        return a;
-      return a / b;
-    }
-    return ua / ub;
-  }
-  case Binary::Remainder: {
-    if (b == 0)
-      return a;
-    if (info.isSigned) {
-      if (b == -1)
-        return 0;
-      return a % b;
-    }
-    return ua % ub;
-  }
-  case Binary::Power:
-    return integerPower(a, b, info.isSigned);
-  case Binary::Shl: {
-    uint64_t shift = static_cast<uint64_t>(extend(ub, info.width, false));
-    return shift >= info.width ? 0 : static_cast<int64_t>(ua << shift);
-  }
-  case Binary::Srl: {
-    uint64_t shift = static_cast<uint64_t>(extend(ub, info.width, false));
-    uint64_t value = static_cast<uint64_t>(extend(ua, info.width, false));
-    return shift >= info.width ? 0 : static_cast<int64_t>(value >> shift);
-  }
-  case Binary::Sra: {
-    uint64_t shift = static_cast<uint64_t>(extend(ub, info.width, false));
-    int64_t value = extend(ua, info.width, true);
-    if (shift >= info.width)
-      return value < 0 ? -1 : 0;
-    return value >> shift;
-  }
-  default:
-    return 0;
-  }
-}
 
 template <Binary K>
 LiteralRef binaryHandler(ExecContext &ctx, Operation *op,
@@ -442,83 +181,26 @@ LiteralRef binaryHandler(ExecContext &ctx, Operation *op,
 // Compare, select, clamp
 //===----------------------------------------------------------------------===//
 
-/// Maps a float to an integer whose order is XLA's total order
-/// (-NaN < -Inf < ... < -0 < +0 < ... < +Inf < +NaN).
-int64_t totalOrderKey(double value) {
-  int64_t bits = llvm::bit_cast<int64_t>(value);
-  return bits < 0 ? bits ^ std::numeric_limits<int64_t>::max() : bits;
-}
-
-template <typename T>
-bool applyDirection(hlo::ComparisonDirection d, T a, T b) {
-  switch (d) {
-  case hlo::ComparisonDirection::EQ:
-    return a == b;
-  case hlo::ComparisonDirection::NE:
-    return a != b;
-  case hlo::ComparisonDirection::GE:
-    return a >= b;
-  case hlo::ComparisonDirection::GT:
-    return a > b;
-  case hlo::ComparisonDirection::LE:
-    return a <= b;
-  case hlo::ComparisonDirection::LT:
-    return a < b;
-  }
-  return false;
-}
-
 LiteralRef compareHandler(ExecContext &ctx, Operation *op,
                           ArrayRef<LiteralRef> operands) {
   auto compare = cast<hlo::CompareOp>(op);
   const Literal &a = *operands[0], &b = *operands[1];
   LiteralRef result = Literal::makeArray(getResultTensorType(op));
-  hlo::ComparisonDirection direction = compare.getDirection();
-  ElemKind kind = a.getKind();
-  hlo::ComparisonType type;
-  if (auto explicitType = compare.getType())
-    type = *explicitType;
-  else if (isFloatKind(kind) || isComplexKind(kind))
-    type = hlo::ComparisonType::FLOAT;
-  else if (isSignedIntKind(kind))
-    type = hlo::ComparisonType::SIGNED;
-  else
-    type = hlo::ComparisonType::UNSIGNED;
+  CompareSpec spec = compareSpec(compare, a);
   int64_t n = a.getNumElements();
-  if (isComplexKind(kind)) {
-    if (direction != hlo::ComparisonDirection::EQ &&
-        direction != hlo::ComparisonDirection::NE)
+  if (isComplexKind(spec.kind)) {
+    if (spec.direction != hlo::ComparisonDirection::EQ &&
+        spec.direction != hlo::ComparisonDirection::NE)
       return ctx.fail(op, "complex numbers compare only with EQ/NE");
     for (int64_t i = 0; i < n; ++i) {
       bool equal = a.getComplex(i) == b.getComplex(i);
-      result->setInt(i, direction == hlo::ComparisonDirection::EQ ? equal
-                                                                  : !equal);
+      result->setInt(
+          i, spec.direction == hlo::ComparisonDirection::EQ ? equal : !equal);
     }
     return result;
   }
-  if (isFloatKind(kind)) {
-    bool total = type == hlo::ComparisonType::TOTALORDER;
-    for (int64_t i = 0; i < n; ++i) {
-      double x = a.getFloat(i), y = b.getFloat(i);
-      bool r =
-          total ? applyDirection(direction, totalOrderKey(x), totalOrderKey(y))
-                : applyDirection(direction, x, y);
-      result->setInt(i, r);
-    }
-    return result;
-  }
-  bool asSigned = type == hlo::ComparisonType::SIGNED;
-  IntInfo info = intInfo(a);
-  if (kind == ElemKind::Pred)
-    info = {1, false};
-  for (int64_t i = 0; i < n; ++i) {
-    int64_t x = extend(a.getBits(i), info.width, asSigned);
-    int64_t y = extend(b.getBits(i), info.width, asSigned);
-    bool r = asSigned ? applyDirection(direction, x, y)
-                      : applyDirection(direction, static_cast<uint64_t>(x),
-                                       static_cast<uint64_t>(y));
-    result->setInt(i, r);
-  }
+  for (int64_t i = 0; i < n; ++i)
+    result->setInt(i, compareReal(spec, a, i, b, i));
   return result;
 }
 
@@ -570,30 +252,8 @@ LiteralRef convertHandler(ExecContext &ctx, Operation *op,
   LiteralRef result = Literal::makeArray(getResultTensorType(op));
   if (!result)
     return ctx.fail(op, "unsupported element type");
-  ElemKind from = x.getKind(), to = result->getKind();
-  int64_t n = x.getNumElements();
-  for (int64_t i = 0; i < n; ++i) {
-    if (isComplexKind(from) && isComplexKind(to)) {
-      result->setComplex(i, x.getComplex(i));
-    } else if (isIntegralKind(from) && isIntegralKind(to)) {
-      if (to == ElemKind::Pred)
-        result->setInt(i, x.getInt(i) != 0);
-      else
-        result->setInt(i, x.getInt(i));
-    } else if (isIntegralKind(from) && isFloatKind(to)) {
-      if (from == ElemKind::U64)
-        result->setFloat(i, static_cast<double>(x.getBits(i)));
-      else if (to == ElemKind::F32)
-        result->setFloat(i, static_cast<float>(x.getInt(i)));
-      else
-        result->setFloat(i, static_cast<double>(x.getInt(i)));
-    } else if (isComplexKind(to)) {
-      result->setComplex(i, {x.getAsDouble(i), 0.0});
-    } else {
-      // Float (or complex: real part) to float / integer / pred.
-      result->setFromDouble(i, x.getFloat(i));
-    }
-  }
+  for (int64_t i = 0, n = x.getNumElements(); i < n; ++i)
+    convertElement(x, i, *result, i);
   return result;
 }
 

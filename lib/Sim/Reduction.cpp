@@ -431,6 +431,49 @@ LiteralRef reduceWindowHandler(ExecContext &ctx, Operation *op,
   std::optional<Accumulators> fastAcc;
   if (fast)
     fastAcc.emplace(reducer.getCombiner(), *operands[1], outCount);
+  if (fast && ctx.options.fastPaths) {
+    // Same taps in the same (row-major window) order, without visiting
+    // padding and base-dilation holes: per dimension and output
+    // coordinate, the input offsets of the valid taps, multiplied out.
+    int64_t rank = outShape.size();
+    std::vector<std::vector<std::vector<int64_t>>> taps(rank);
+    for (int64_t d = 0; d < rank; ++d) {
+      taps[d].resize(outShape[d]);
+      for (int64_t od = 0; od < outShape[d]; ++od)
+        for (int64_t wd = 0; wd < wp.size[d]; ++wd) {
+          int64_t pos = od * wp.stride[d] + wd * wp.winDil[d] - wp.padLow[d];
+          if (pos < 0 || pos % wp.baseDil[d] ||
+              pos / wp.baseDil[d] >= in0.getShape()[d])
+            continue;
+          taps[d][od].push_back(pos / wp.baseDil[d] * inStrides[d]);
+        }
+    }
+    llvm::SmallVector<size_t> t(rank, 0);
+    for (int64_t oi = 0; oi < outCount; ++oi, nextIndex(o, outShape)) {
+      bool empty = false;
+      for (int64_t d = 0; d < rank; ++d)
+        empty |= taps[d][o[d]].empty();
+      if (empty)
+        continue;
+      std::fill(t.begin(), t.end(), 0);
+      while (true) {
+        int64_t offset = 0;
+        for (int64_t d = 0; d < rank; ++d)
+          offset += taps[d][o[d]][t[d]];
+        fastAcc->add(oi, in0, offset);
+        int64_t d = rank - 1;
+        for (; d >= 0; --d) {
+          if (++t[d] < taps[d][o[d]].size())
+            break;
+          t[d] = 0;
+        }
+        if (d < 0)
+          break;
+      }
+    }
+    fastAcc->store(*results[0]);
+    return packResults(op, results);
+  }
   for (int64_t oi = 0; oi < outCount; ++oi) {
     std::fill(w.begin(), w.end(), 0);
     if (fast) {

@@ -14,9 +14,11 @@
 //===----------------------------------------------------------------------===//
 
 #include "Exec.h"
+#include "ScalarProgram.h"
 
 #include "llvm/ADT/DenseMap.h"
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 
@@ -286,6 +288,24 @@ bool gshard::sim::computeNativeKeys(ExecContext &ctx, const NativeComparator &c,
       keys.set(i, c, lit, offsets[i]);
     return true;
   }
+  // Each element's key comes from the comparator cut at the key, with the
+  // element as both its left and right arguments.
+  ScalarProgram program;
+  bool scalar = ctx.options.fastPaths && program.init(ctx, *c.keyFunction);
+  for (size_t k = 0; scalar && k < operands.size(); ++k)
+    scalar = program.acceptsArgument(2 * k, operands[k]->getElementType()) &&
+             program.acceptsArgument(2 * k + 1, operands[k]->getElementType());
+  if (scalar) {
+    for (size_t i = 0; i < offsets.size(); ++i) {
+      for (size_t k = 0; k < operands.size(); ++k) {
+        program.setArgument(2 * k, *operands[k], offsets[i]);
+        program.setArgument(2 * k + 1, *operands[k], offsets[i]);
+      }
+      program.run();
+      keys.set(i, c, program.getResult(0), 0);
+    }
+    return true;
+  }
   llvm::SmallVector<LiteralRef, 8> args;
   for (size_t i = 0; i < offsets.size(); ++i) {
     args.clear();
@@ -357,8 +377,18 @@ LiteralRef sortHandler(ExecContext &ctx, Operation *op,
   int64_t length = in0.getShape()[dim];
   int64_t stride = in0.getStrides()[dim];
   std::vector<LexLevel> levels;
-  bool native = fn->rootSlot >= 0 && fn->numParameters == 2 * operands.size() &&
+  bool native = ctx.options.fastPaths && fn->rootSlot >= 0 &&
+                fn->numParameters == 2 * operands.size() &&
                 recognizeLexicographic(*fn, fn->ops[fn->rootSlot], levels);
+  // Other comparators: a scalar program per comparison when possible.
+  ScalarProgram program;
+  bool scalar = !native && ctx.options.fastPaths &&
+                fn->numParameters == 2 * operands.size() &&
+                program.init(ctx, *fn) && program.getNumResults() == 1 &&
+                program.getResult(0).getKind() == ElemKind::Pred;
+  for (size_t k = 0; scalar && k < operands.size(); ++k)
+    scalar = program.acceptsArgument(2 * k, operands[k]->getElementType()) &&
+             program.acceptsArgument(2 * k + 1, operands[k]->getElementType());
   std::vector<LiteralRef> results;
   for (const LiteralRef &operand : operands)
     results.push_back(operand->clone());
@@ -399,6 +429,15 @@ LiteralRef sortHandler(ExecContext &ctx, Operation *op,
         }
         return 0;
       });
+    } else if (scalar) {
+      sorted = mergeSort(order, [&](int64_t a, int64_t b) -> int {
+        for (size_t k = 0; k < operands.size(); ++k) {
+          program.setArgument(2 * k, *operands[k], offsets[a]);
+          program.setArgument(2 * k + 1, *operands[k], offsets[b]);
+        }
+        program.run();
+        return program.getResult(0).getInt(0) != 0;
+      });
     } else {
       sorted = mergeSort(order, [&](int64_t a, int64_t b) -> int {
         llvm::SmallVector<LiteralRef, 8> args;
@@ -426,7 +465,7 @@ LiteralRef sortHandler(ExecContext &ctx, Operation *op,
 /// dimension, in order, with their indices; ties keep the lower index.
 /// Floats order totally (NaN above +Inf).
 bool topK(const Literal &in, int64_t k, bool largest, Literal &values,
-          Literal &indices) {
+          Literal &indices, bool fast) {
   int64_t length = in.getShape().back();
   int64_t rows = length ? in.getNumElements() / length : 0;
   std::vector<int64_t> order(length);
@@ -446,9 +485,22 @@ bool topK(const Literal &in, int64_t k, bool largest, Literal &values,
       order[i] = i;
       keys.set(i, c, in, base + i);
     }
-    mergeSort(order, [&](int64_t a, int64_t b) -> int {
-      return keys.compare(c, a, b);
-    });
+    if (fast) {
+      // Keys in total order, ties by index: a strict total order whose
+      // first k are exactly the stable sort's first k.
+      std::partial_sort(order.begin(), order.begin() + k, order.end(),
+                        [&](int64_t a, int64_t b) {
+                          if (keys.compare(c, a, b))
+                            return true;
+                          if (keys.compare(c, b, a))
+                            return false;
+                          return a < b;
+                        });
+    } else {
+      mergeSort(order, [&](int64_t a, int64_t b) -> int {
+        return keys.compare(c, a, b);
+      });
+    }
     for (int64_t i = 0; i < k; ++i) {
       values.copyElement(r * k + i, in, base + order[i]);
       indices.setInt(r * k + i, order[i]);
@@ -471,7 +523,8 @@ LiteralRef topKHandler(ExecContext &ctx, Operation *op,
       Literal::makeArray(cast<RankedTensorType>(tuple.getType(1)));
   if (k < 0 || k > in.getShape().back())
     return ctx.fail(op, "k exceeds the last dimension");
-  topK(in, k, topk.getLargest().value_or(true), *values, *indices);
+  topK(in, k, topk.getLargest().value_or(true), *values, *indices,
+       ctx.options.fastPaths);
   return Literal::makeTuple({values, indices});
 }
 
@@ -497,7 +550,7 @@ LiteralRef gshard::sim::runTopKCustomCall(ExecContext &ctx, Operation *op,
   LiteralRef indices = Literal::makeArray(indicesType);
   if (!values || !indices)
     return ctx.fail(op, "unsupported element type");
-  topK(in, k, /*largest=*/true, *values, *indices);
+  topK(in, k, /*largest=*/true, *values, *indices, ctx.options.fastPaths);
   return Literal::makeTuple({values, indices});
 }
 

@@ -35,6 +35,12 @@ struct ExecOptions {
   /// Largest value (array or tuple) the simulator materializes; programs
   /// with larger values are rejected up front by checkExecutable.
   int64_t maxValueBytes = int64_t(1) << 30;
+  /// Fast paths that compute the same bits as the general interpreter
+  /// (native comparators and sort keys, scalar programs, top-k selection,
+  /// window tap tables). Off only in tests that check them against the
+  /// general path. (Recognized reducers are not affected: accumulating in
+  /// double is a numeric rule, not a fast path.)
+  bool fastPaths = true;
 };
 
 class Program;
