@@ -297,7 +297,9 @@ static LiteralRef unshardAt(ArrayRef<LiteralRef> perPartition,
     sharding = sharding.getTupleElements().empty()
                    ? nullptr
                    : sharding.getTupleElements()[0];
-  if (sharding && sharding.isManual() && manualPaths) {
+  if (sharding && manualPaths &&
+      (sharding.isManual() ||
+       (sharding.isTiled() && isManualSubgroup(sharding)))) {
     manualPaths->push_back(path.empty() ? std::string("0") : path);
     return perPartition[0];
   }
@@ -330,7 +332,7 @@ static LiteralRef unshardAt(ArrayRef<LiteralRef> perPartition,
   }
   llvm::SmallVector<int64_t> start, size;
   for (size_t p = 0; p < perPartition.size(); ++p) {
-    if (!boxes.getBox(p, start, size))
+    if (!perPartition[p] || !boxes.getBox(p, start, size))
       continue;
     const Literal &local = *perPartition[p];
     if (!local.isArray() || local.getRank() != rank ||

@@ -13,10 +13,14 @@
 
 #include "gshard/Sim/Check.h"
 #include "gshard/Sim/Interpreter.h"
+#include "gshard/Sim/Sharding.h"
+
+#include "Exec.h"
 
 #include "llvm/ADT/STLExtras.h"
 
 #include <chrono>
+#include <map>
 
 using namespace mlir;
 using namespace gshard;
@@ -29,22 +33,56 @@ static hlo::ShardingAttr getRootSharding(const Executable &executable) {
   return nullptr;
 }
 
-/// Whether a leaf of `sharding` is fully manual (a non-tuple sharding covers
-/// every leaf of a tuple value).
+/// Whether a leaf of `sharding` is manual or has a manual subgroup (a
+/// non-tuple sharding covers every leaf of a tuple value).
 static bool hasManualLeaf(hlo::ShardingAttr sharding) {
   if (!sharding)
     return false;
   if (sharding.isTuple())
     return llvm::any_of(sharding.getTupleElements(), hasManualLeaf);
-  return sharding.isManual();
+  return sharding.isManual() ||
+         (sharding.isTiled() && isManualSubgroup(sharding));
 }
 
-/// `shared` with every leaf that `sharding` makes manual taken from `own`
-/// (a device's own value of the same type).
-static LiteralRef takeManualLeaves(const LiteralRef &shared,
-                                   const LiteralRef &own,
-                                   hlo::ShardingAttr sharding) {
-  if (!sharding || !shared || !own)
+/// The devices of `partition`'s manual group under a manual-subgroup
+/// sharding, in group order (empty if the sharding names none).
+static llvm::SmallVector<int64_t> getManualGroup(hlo::ShardingAttr sharding,
+                                                 int64_t partition) {
+  std::optional<int64_t> manualDim = getManualDim(sharding);
+  if (!manualDim)
+    return {};
+  llvm::SmallVector<int64_t> otherDims;
+  for (int64_t d = 0, e = sharding.getTileDims().size(); d < e; ++d)
+    if (d != *manualDim)
+      otherDims.push_back(d);
+  return getDevicesAlongDims(sharding, partition, otherDims);
+}
+
+/// Which random draw `device` holds for a parameter leaf sharded by
+/// `sharding`: its own (manual), its manual group's first device's (manual
+/// subgroup), or 0, the draw every device shares.
+static int64_t getDrawKey(hlo::ShardingAttr sharding, int64_t device,
+                          int64_t P) {
+  if (!sharding)
+    return 0;
+  if (sharding.isManual())
+    return device;
+  if (sharding.isTiled() && isManualSubgroup(sharding)) {
+    llvm::SmallVector<int64_t> group = getManualGroup(sharding, device % P);
+    return group.empty() ? 0 : device - device % P + group.front();
+  }
+  return 0;
+}
+
+/// `device`'s value of a parameter: `shared`, with each leaf that
+/// `sharding` makes manual (or manual-subgroup) taken from `draw(key)`, the
+/// parameter's random value for that device (group).
+static LiteralRef getDeviceInput(const LiteralRef &shared,
+                                 hlo::ShardingAttr sharding, int64_t device,
+                                 int64_t P,
+                                 llvm::function_ref<LiteralRef(int64_t)> draw,
+                                 llvm::SmallVectorImpl<size_t> &path) {
+  if (!sharding || !shared)
     return shared;
   if (shared->isTuple()) {
     std::vector<LiteralRef> elements;
@@ -54,7 +92,9 @@ static LiteralRef takeManualLeaves(const LiteralRef &shared,
         sub = i < sharding.getTupleElements().size()
                   ? sharding.getTupleElements()[i]
                   : nullptr;
-      elements.push_back(takeManualLeaves(element, own->getElements()[i], sub));
+      path.push_back(i);
+      elements.push_back(getDeviceInput(element, sub, device, P, draw, path));
+      path.pop_back();
     }
     return Literal::makeTuple(elements);
   }
@@ -62,15 +102,21 @@ static LiteralRef takeManualLeaves(const LiteralRef &shared,
     sharding = sharding.getTupleElements().empty()
                    ? nullptr
                    : sharding.getTupleElements()[0];
-  return sharding && sharding.isManual() ? own : shared;
+  int64_t key = getDrawKey(sharding, device, P);
+  if (key == 0)
+    return shared;
+  LiteralRef value = draw(key);
+  for (size_t i : path)
+    value = value->getElements()[i];
+  return value;
 }
 
 /// The leaf at `path` (LeafComparison::path: "0" for a non-tuple root, "1.0"
 /// for element 0 of tuple element 1) of one device's output, or null.
-static const Literal *getLeaf(const LiteralRef &root, StringRef path) {
-  const Literal *value = root.get();
-  if (!value || !value->isTuple())
-    return value;
+static LiteralRef getLeaf(const LiteralRef &root, StringRef path) {
+  if (!root || !root->isTuple())
+    return root;
+  LiteralRef value = root;
   llvm::SmallVector<StringRef> indices;
   path.split(indices, '.');
   for (StringRef index : indices) {
@@ -78,35 +124,58 @@ static const Literal *getLeaf(const LiteralRef &root, StringRef path) {
     if (!value->isTuple() || index.getAsInteger(10, i) ||
         i >= value->getNumTupleElements())
       return nullptr;
-    value = value->getElements()[i].get();
+    value = value->getElements()[i];
   }
   return value;
 }
 
-/// A manual output leaf compared device by device: `expected[d]` is the
-/// original's output on device d, `actual[d]` the partitioned program's.
-static LeafComparison
-comparePerDevice(ArrayRef<LiteralRef> expected, ArrayRef<LiteralRef> actual,
-                 StringRef path, const DifferentialCheckOptions &options) {
+/// The sharding and type of the output leaf at `path`, split from the
+/// ROOT's as unshardValue splits it.
+static std::pair<hlo::ShardingAttr, Type>
+getLeafSharding(hlo::ShardingAttr sharding, Type type, StringRef path) {
+  if (isa<TupleType>(type)) {
+    llvm::SmallVector<StringRef> indices;
+    path.split(indices, '.');
+    for (StringRef index : indices) {
+      size_t i;
+      auto tuple = dyn_cast<TupleType>(type);
+      if (!tuple || index.getAsInteger(10, i) || i >= tuple.size())
+        return {nullptr, nullptr};
+      if (sharding && sharding.isTuple())
+        sharding = i < sharding.getTupleElements().size()
+                       ? sharding.getTupleElements()[i]
+                       : nullptr;
+      type = tuple.getType(i);
+    }
+  }
+  if (sharding && sharding.isTuple())
+    sharding = sharding.getTupleElements().empty()
+                   ? nullptr
+                   : sharding.getTupleElements()[0];
+  return {sharding, type};
+}
+
+/// One value of a manual output to compare: a device's own (manual) or a
+/// manual group's reassembled value, named by `device` (the group's first).
+struct ManualUnit {
+  LiteralRef expected, actual;
+  int64_t device;
+};
+
+/// A manual output leaf compared unit by unit (element counts summed; the
+/// first differing unit's device and element reported).
+static LeafComparison compareUnits(ArrayRef<ManualUnit> units, StringRef path,
+                                   const DifferentialCheckOptions &options) {
   LeafComparison total;
   total.path = path.str();
   total.perDevice = true;
-  for (size_t d = 0; d < expected.size() && d < actual.size(); ++d) {
-    const Literal *e = getLeaf(expected[d], path);
-    const Literal *a = getLeaf(actual[d], path);
-    if (!e || !a) {
-      total.match = false;
-      total.device = d;
-      total.note =
-          "device " + std::to_string(d) + "'s output has no leaf " + path.str();
-      return total;
-    }
+  for (const ManualUnit &unit : units) {
     std::vector<LeafComparison> leaves =
-        compareValues(*e, *a, options.rtol, options.atol);
+        compareValues(*unit.expected, *unit.actual, options.rtol, options.atol);
     if (leaves.empty())
       continue; // a token
     const LeafComparison &leaf = leaves.front();
-    if (d == 0) {
+    if (total.shape.empty()) {
       total.shape = leaf.shape;
       total.exact = leaf.exact;
       total.tolerance = leaf.tolerance;
@@ -116,16 +185,116 @@ comparePerDevice(ArrayRef<LiteralRef> expected, ArrayRef<LiteralRef> actual,
     total.maxAbsError = std::max(total.maxAbsError, leaf.maxAbsError);
     total.maxRelError = std::max(total.maxRelError, leaf.maxRelError);
     if (!leaf.match && total.device < 0) {
-      total.device = d;
+      total.device = unit.device;
       total.firstIndex = leaf.firstIndex;
       total.expected = leaf.expected;
       total.actual = leaf.actual;
       if (!leaf.note.empty())
-        total.note = "on device " + std::to_string(d) + ": " + leaf.note;
+        total.note =
+            "on device " + std::to_string(unit.device) + ": " + leaf.note;
     }
   }
   total.match = total.device < 0;
   return total;
+}
+
+/// A manual (or manual-subgroup) output leaf: device d of the partitioned
+/// run against device d of the original's (manual), or each manual group's
+/// value reassembled from its devices' tiles against the original's value
+/// on the group's first device (manual subgroup). `expected` and `actual`
+/// hold every device's output.
+static FailureOr<LeafComparison>
+compareManualLeaf(ArrayRef<LiteralRef> expected, ArrayRef<LiteralRef> actual,
+                  StringRef path, hlo::ShardingAttr sharding, Type type,
+                  int64_t P, const DifferentialCheckOptions &options,
+                  std::string &error) {
+  std::vector<ManualUnit> units;
+  int64_t numDevices = std::min(expected.size(), actual.size());
+  bool perGroup = sharding && !sharding.isManual();
+  for (int64_t d = 0; d < numDevices; ++d) {
+    int64_t base = d - d % P;
+    llvm::SmallVector<int64_t> group;
+    if (perGroup) {
+      group = getManualGroup(sharding, d % P);
+      if (group.empty() || base + group.front() != d)
+        continue; // not the first device of its group
+    }
+    LiteralRef e = getLeaf(expected[d], path);
+    LiteralRef a = getLeaf(actual[d], path);
+    if (perGroup && a) {
+      std::vector<LiteralRef> parts(P);
+      for (int64_t q : group)
+        parts[q] = getLeaf(actual[base + q], path);
+      if (llvm::any_of(group, [&](int64_t q) { return !parts[q]; }))
+        a = nullptr;
+      else
+        a = unshardValue(parts, sharding, type, error);
+      if (!a) {
+        if (error.empty())
+          error = "device " + std::to_string(d) + "'s output has no leaf " +
+                  path.str();
+        error = "cannot reassemble output " + path.str() +
+                " in the manual group of device " + std::to_string(d) + ": " +
+                error;
+        return failure();
+      }
+    }
+    if (!e || !a) {
+      error =
+          "device " + std::to_string(d) + "'s output has no leaf " + path.str();
+      return failure();
+    }
+    units.push_back({e, a, d});
+  }
+  LeafComparison leaf = compareUnits(units, path, options);
+  leaf.perManualGroup = perGroup;
+  return leaf;
+}
+
+/// For a tiled output leaf with partial replication: the devices holding
+/// one tile must agree on it (within the tile's bounds; uneven padding may
+/// differ). Returns a note naming the first disagreement, else "".
+static std::string
+checkTileCopiesAgree(ArrayRef<LiteralRef> results, StringRef path,
+                     hlo::ShardingAttr sharding, RankedTensorType type,
+                     int64_t P, const DifferentialCheckOptions &options) {
+  TileBoxes boxes(sharding, type.getShape());
+  if (!boxes.isValid())
+    return "";
+  int64_t numDevices = results.size();
+  for (int64_t base = 0; base < numDevices; base += P) {
+    std::map<std::vector<int64_t>, int64_t> holder;
+    for (int64_t p = 0; p < P && base + p < numDevices; ++p) {
+      std::optional<llvm::SmallVector<int64_t>> tile = boxes.getTileIndex(p);
+      if (!tile)
+        continue;
+      auto [it, first] = holder.try_emplace(
+          std::vector<int64_t>(tile->begin(), tile->end()), base + p);
+      if (first)
+        continue;
+      LiteralRef mine = getLeaf(results[base + p], path);
+      LiteralRef theirs = getLeaf(results[it->second], path);
+      llvm::SmallVector<int64_t> start, size;
+      if (!mine || !theirs || !mine->isArray() || !theirs->isArray() ||
+          mine->getShape() != theirs->getShape() ||
+          !boxes.getBox(p, start, size))
+        continue; // reassembly reports shape errors
+      llvm::SmallVector<int64_t> zero(size.size(), 0);
+      LiteralRef a = Literal::makeArray(mine->getElementType(), size);
+      LiteralRef b = Literal::makeArray(mine->getElementType(), size);
+      copyBox(*theirs, zero, *a, zero, size);
+      copyBox(*mine, zero, *b, zero, size);
+      std::vector<LeafComparison> diff =
+          compareValues(*a, *b, options.rtol, options.atol);
+      if (!diff.empty() && !diff.front().match)
+        return "devices " + std::to_string(it->second) + " and " +
+               std::to_string(base + p) +
+               " hold the same tile of a partially replicated output but "
+               "differ (" +
+               diff.front().expected + " vs " + diff.front().actual + ")";
+    }
+  }
+  return "";
 }
 
 /// Device counts: as given, else the modules' headers, else the devices the
@@ -181,8 +350,8 @@ FailureOr<DifferentialCheckResult> sim::runDifferentialCheck(
     outSharding = getRootSharding(original);
 
   // Each device's inputs: the same values, except that a manual parameter
-  // (leaf) holds each device's own random value (one value everywhere when
-  // the inputs are given).
+  // (leaf) holds each device's own random value, and a manual-subgroup one
+  // its manual group's own (one value everywhere when the inputs are given).
   auto paramSharding = [&](size_t i) {
     hlo::ShardingAttr sharding;
     for (hlo::ParameterOp param : {origParams[i], partParams[i]})
@@ -193,15 +362,24 @@ FailureOr<DifferentialCheckResult> sim::runDifferentialCheck(
   std::vector<std::vector<LiteralRef>> deviceInputs(P * R, inputs);
   bool manualParams = false;
   for (size_t i = 0; i < origParams.size(); ++i) {
-    if (!hasManualLeaf(paramSharding(i)))
+    hlo::ShardingAttr sharding = paramSharding(i);
+    if (!hasManualLeaf(sharding))
       continue;
     manualParams = true;
     if (options.inputs || !origParams[i] || !inputs[i])
       continue;
-    for (int64_t d = 1; d < P * R; ++d)
-      deviceInputs[d][i] = takeManualLeaves(
-          inputs[i], generateInput(origParams[i], options.seed, d),
-          paramSharding(i));
+    std::map<int64_t, LiteralRef> draws;
+    auto draw = [&](int64_t key) {
+      LiteralRef &value = draws[key];
+      if (!value)
+        value = generateInput(origParams[i], options.seed, key);
+      return value;
+    };
+    for (int64_t d = 1; d < P * R; ++d) {
+      llvm::SmallVector<size_t> path;
+      deviceInputs[d][i] =
+          getDeviceInput(inputs[i], sharding, d, P, draw, path);
+    }
   }
 
   // The original on one device, unless its own semantics involve devices:
@@ -265,21 +443,47 @@ FailureOr<DifferentialCheckResult> sim::runDifferentialCheck(
   }
   result.outputs =
       compareValues(*expected, *actual, options.rtol, options.atol);
-  for (LeafComparison &leaf : result.outputs)
-    if (llvm::is_contained(manualPaths, leaf.path))
-      leaf = comparePerDevice(expectedPerDevice, results, leaf.path, options);
-  // Replicated outputs must agree across devices too.
-  if (!outSharding || outSharding.isReplicated()) {
-    for (int64_t d = 1; d < P * R; ++d) {
-      std::vector<LeafComparison> diff =
-          compareValues(*results[0], *results[d], options.rtol, options.atol);
-      for (size_t k = 0; k < diff.size() && k < result.outputs.size(); ++k)
-        if (!diff[k].match && result.outputs[k].match) {
-          result.outputs[k].match = false;
-          result.outputs[k].note =
-              "replicated output differs between device 0 and device " +
-              std::to_string(d);
+  Type rootType = origEntry.getRoot().getType();
+  for (LeafComparison &leaf : result.outputs) {
+    auto [sharding, type] = getLeafSharding(outSharding, rootType, leaf.path);
+    if (llvm::is_contained(manualPaths, leaf.path)) {
+      FailureOr<LeafComparison> manual =
+          compareManualLeaf(expectedPerDevice, results, leaf.path, sharding,
+                            type, P, options, error);
+      if (failed(manual))
+        return failure();
+      leaf = *manual;
+      continue;
+    }
+    if (!leaf.match)
+      continue;
+    // Copies of one value must agree: a replicated leaf on every device, a
+    // tile of a partially replicated one on the devices holding it (the
+    // reassembly above read one copy).
+    if (!sharding || sharding.isReplicated()) {
+      for (int64_t d = 1; d < P * R && leaf.match; ++d) {
+        LiteralRef first = getLeaf(results[0], leaf.path);
+        LiteralRef other = getLeaf(results[d], leaf.path);
+        if (!first || !other)
+          continue;
+        std::vector<LeafComparison> diff =
+            compareValues(*first, *other, options.rtol, options.atol);
+        if (!diff.empty() && !diff.front().match) {
+          leaf.match = false;
+          leaf.note = "replicated output differs between device 0 and "
+                      "device " +
+                      std::to_string(d);
         }
+      }
+    } else if (sharding.isTiled() && hasPartialReplication(sharding)) {
+      if (auto tensor = dyn_cast_or_null<RankedTensorType>(type)) {
+        std::string note = checkTileCopiesAgree(results, leaf.path, sharding,
+                                                tensor, P, options);
+        if (!note.empty()) {
+          leaf.match = false;
+          leaf.note = note;
+        }
+      }
     }
   }
   result.match = llvm::all_of(

@@ -379,7 +379,9 @@ int runCheck(MLIRContext &context) {
               os.attribute("atol", leaf.tolerance.atol);
             }
             if (leaf.perDevice) {
-              os.attribute("per_device", true);
+              os.attribute(leaf.perManualGroup ? "per_manual_group"
+                                               : "per_device",
+                           true);
               if (leaf.device >= 0)
                 os.attribute("device", leaf.device);
             }
@@ -410,7 +412,9 @@ int runCheck(MLIRContext &context) {
     }
     if (leaf.match) {
       os << "match";
-      if (leaf.perDevice)
+      if (leaf.perManualGroup)
+        os << " in each manual group (manual subgroup)";
+      else if (leaf.perDevice)
         os << " on each of " << P * R << " devices (manual)";
       if (!leaf.exact)
         os << " (max abs error " << llvm::format("%.3g", leaf.maxAbsError)
@@ -420,11 +424,17 @@ int runCheck(MLIRContext &context) {
       continue;
     }
     os << "MISMATCH";
-    if (leaf.perDevice)
+    if (leaf.perManualGroup)
+      os << " in the manual group of device " << leaf.device
+         << " (manual subgroup, compared per group)";
+    else if (leaf.perDevice)
       os << " on device " << leaf.device
          << " (manual output, compared per device)";
     os << ": " << leaf.numMismatches << " of " << leaf.numElements
-       << " elements differ" << (leaf.perDevice ? " over all devices" : "")
+       << " elements differ"
+       << (leaf.perManualGroup ? " over all groups"
+           : leaf.perDevice    ? " over all devices"
+                               : "")
        << "; first at [";
     llvm::interleaveComma(leaf.firstIndex, os);
     os << "]: expected " << leaf.expected << ", got " << leaf.actual

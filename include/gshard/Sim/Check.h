@@ -68,10 +68,11 @@ LiteralRef shardValue(const LiteralRef &global, hlo::ShardingAttr sharding,
 
 /// Reassembles a global value of `globalType` from each partition's
 /// local value (`perPartition[p]`) under `sharding`.
-/// Manual leaves are an error, unless `manualPaths` is given: then each
-/// manual leaf is partition 0's own value and its path (as in
-/// LeafComparison::path) is appended, for the caller to compare device by
-/// device.
+/// Manual leaves (and manual subgroups) are an error, unless `manualPaths`
+/// is given: then each such leaf is partition 0's own value and its path
+/// (as in LeafComparison::path) is appended, for the caller to compare
+/// device by device (group by group). Null entries of `perPartition` are
+/// skipped (one manual group's devices).
 LiteralRef unshardValue(llvm::ArrayRef<LiteralRef> perPartition,
                         hlo::ShardingAttr sharding, mlir::Type globalType,
                         std::string &error,
@@ -96,6 +97,10 @@ struct LeafComparison {
   /// (-1: none), which firstIndex/expected/actual describe.
   bool perDevice = false;
   int64_t device = -1;
+  /// A manual-subgroup output, compared per manual group (reassembled from
+  /// the group's tiles); `device` is the first device of the first group
+  /// whose value differs.
+  bool perManualGroup = false;
 };
 
 /// Compares `actual` against `expected` leaf by leaf. `rtol`/`atol`
