@@ -103,6 +103,14 @@ std::string shapeText(const std::string &type, const Dims &dims) {
 
 std::string shapeText(const Value &v) { return shapeText(v.type, v.dims); }
 
+/// The s32[K, m] index operand of a gather or scatter and the m operand dims
+/// it indexes.
+struct IndexOperand {
+  Dims indexed;
+  int64_t count; // K
+  std::string name;
+};
+
 /// Largest tensor the generator creates: keeps the simulator fast.
 constexpr int64_t kMaxElements = 2048;
 
@@ -127,6 +135,7 @@ private:
   std::string scalarConstant(const std::string &type, double value);
   std::string indexScalar(int64_t bound);
   const Value &pickFloat();
+  IndexOperand genIndices(const Value &v);
 
   // Op generators; each returns false when it does not apply to the operand.
   bool genUnary(const Value &v);
@@ -614,9 +623,9 @@ static std::string indexLiteral(Rng &rng, int64_t k, const Dims &bounds) {
   return text + "}";
 }
 
-bool Generator::genGather(const Value &v) {
-  if (v.dims.empty() || v.dims.size() > 3)
-    return false;
+/// Random indexed dims of `v` (at least one) and K of them, with their
+/// index operand; gather and scatter draw them alike.
+IndexOperand Generator::genIndices(const Value &v) {
   Dims indexed;
   for (size_t i = 0; i < v.dims.size(); ++i)
     if (rng.chance(50))
@@ -636,6 +645,16 @@ bool Generator::genGather(const Value &v) {
                    "constant(" + indexLiteral(rng, k, bounds) + ")", false)
                   .name;
   }
+  return {indexed, k, indices};
+}
+
+bool Generator::genGather(const Value &v) {
+  if (v.dims.empty() || v.dims.size() > 3)
+    return false;
+  IndexOperand index = genIndices(v);
+  const Dims &indexed = index.indexed;
+  int64_t k = index.count;
+  const std::string &indices = index.name;
   // Indexed dims take slices of size 1 and are collapsed; the others take a
   // random window (full or partial) and become offset dims.
   Dims sliceSizes, collapsed, result = {k}, offsetDims;
@@ -663,25 +682,10 @@ bool Generator::genGather(const Value &v) {
 bool Generator::genScatter(const Value &v) {
   if (v.dims.empty() || v.dims.size() > 3)
     return false;
-  Dims indexed;
-  for (size_t i = 0; i < v.dims.size(); ++i)
-    if (rng.chance(50))
-      indexed.push_back(i);
-  if (indexed.empty())
-    indexed.push_back(rng.range(0, v.dims.size() - 1));
-  int64_t k = rng.range(1, 6);
-  Dims indexDims = {k, static_cast<int64_t>(indexed.size())};
-  std::string indices;
-  if (rng.chance(50)) {
-    indices = newParameter("s32", indexDims).name;
-  } else {
-    Dims bounds;
-    for (int64_t d : indexed)
-      bounds.push_back(v.dims[d]);
-    indices = emit("s32", indexDims,
-                   "constant(" + indexLiteral(rng, k, bounds) + ")", false)
-                  .name;
-  }
+  IndexOperand index = genIndices(v);
+  const Dims &indexed = index.indexed;
+  int64_t k = index.count;
+  const std::string &indices = index.name;
   Dims updateDims = {k}, windowDims;
   for (size_t i = 0; i < v.dims.size(); ++i) {
     if (std::find(indexed.begin(), indexed.end(), (int64_t)i) != indexed.end())
