@@ -347,4 +347,29 @@ ENTRY %main () -> )" + outShape +
   }
 }
 
+TEST_F(SimFastPathTest, PadByRows) {
+  // Negative and positive edge padding on every dimension, interior
+  // padding on the outer ones, a row clipped away entirely, bf16 (2-byte)
+  // and s32 elements.
+  const char *paddings[] = {"1_2x0_0x2_1", "-1_1x1_2_1x-2_3",
+                            "0_0x-1_-1_2x0_-4", "2_-1_1x0_1x-5_1",
+                            "1_0x0_0x-8_9"};
+  const char *shapes[] = {"[9,5,10]", "[6,12,8]", "[6,11,3]", "[12,6,3]",
+                          "[7,5,8]"};
+  for (int k = 0; k < 5; ++k) {
+    for (const char *type : {"bf16", "s32"}) {
+      std::string value = std::string(type) == "s32" ? "-7" : "0.5";
+      std::string init = std::string(type) == "s32" ? ints(6, 35, -100, 100)
+                                                    : floats(6, 35, true);
+      std::string text =
+          std::string("HloModule m\nENTRY %main () -> ") + type + shapes[k] +
+          " {\n  %x0 = " + type + "[6,35] constant(" + init +
+          ")\n  %x = " + type + "[6,5,7] reshape(%x0)\n  %v = " + type +
+          "[] constant(" + value + ")\n  ROOT %p = " + type + shapes[k] +
+          " pad(%x, %v), padding=" + paddings[k] + "\n}\n";
+      expectSame(text);
+    }
+  }
+}
+
 } // namespace
