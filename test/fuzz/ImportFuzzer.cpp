@@ -7,13 +7,13 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "FuzzerSetup.h"
+
 #include "gshard/Export/HloTextExporter.h"
 #include "gshard/IR/HloOps.h"
 #include "gshard/Import/HloTextImporter.h"
 
 #include "mlir/IR/BuiltinOps.h"
-#include "mlir/IR/Diagnostics.h"
-#include "mlir/IR/MLIRContext.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -26,17 +26,12 @@ static std::string print(mlir::ModuleOp module, bool &ok) {
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  static mlir::MLIRContext *context = [] {
-    mlir::DialectRegistry registry;
-    registry.insert<gshard::hlo::HloDialect>();
-    auto *ctx = new mlir::MLIRContext(registry);
-    ctx->loadAllAvailableDialects();
-    return ctx;
-  }();
-  mlir::ScopedDiagnosticHandler silence(
-      context, [](mlir::Diagnostic &) { return mlir::success(); });
-
-  llvm::StringRef input(reinterpret_cast<const char *>(data), size);
+  static mlir::MLIRContext *context =
+      gshard::fuzz::createFuzzContext([](mlir::DialectRegistry &registry) {
+        registry.insert<gshard::hlo::HloDialect>();
+      });
+  gshard::fuzz::SilencedDiagnostics silence(context);
+  llvm::StringRef input = gshard::fuzz::inputBytes(data, size);
   mlir::OwningOpRef<mlir::ModuleOp> module =
       gshard::importHloText(input, context);
   if (!module)

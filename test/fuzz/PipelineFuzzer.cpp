@@ -7,13 +7,13 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "FuzzerSetup.h"
+
 #include "gshard/Export/HloTextExporter.h"
 #include "gshard/Import/HloTextImporter.h"
 #include "gshard/InitAll.h"
 
 #include "mlir/IR/BuiltinOps.h"
-#include "mlir/IR/Diagnostics.h"
-#include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
 
 #include <cstdio>
@@ -27,17 +27,10 @@ static void requireValid(mlir::ModuleOp module, const char *stage) {
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  static mlir::MLIRContext *context = [] {
-    mlir::DialectRegistry registry;
-    gshard::registerAllDialects(registry);
-    auto *ctx = new mlir::MLIRContext(registry);
-    ctx->loadAllAvailableDialects();
-    return ctx;
-  }();
-  mlir::ScopedDiagnosticHandler silence(
-      context, [](mlir::Diagnostic &) { return mlir::success(); });
-
-  llvm::StringRef input(reinterpret_cast<const char *>(data), size);
+  static mlir::MLIRContext *context =
+      gshard::fuzz::createFuzzContext(gshard::registerAllDialects);
+  gshard::fuzz::SilencedDiagnostics silence(context);
+  llvm::StringRef input = gshard::fuzz::inputBytes(data, size);
   mlir::OwningOpRef<mlir::ModuleOp> module =
       gshard::importHloText(input, context);
   if (!module)

@@ -6,14 +6,14 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "FuzzerSetup.h"
+
 #include "gshard/Export/HloProtoExporter.h"
 #include "gshard/Export/HloTextExporter.h"
 #include "gshard/IR/HloOps.h"
 #include "gshard/Import/HloProtoImporter.h"
 
 #include "mlir/IR/BuiltinOps.h"
-#include "mlir/IR/Diagnostics.h"
-#include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
 
 #include <google/protobuf/stubs/logging.h>
@@ -26,16 +26,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     // libprotobuf logs every malformed string field on stderr: at fuzzing
     // rates that is most of the run time.
     google::protobuf::SetLogHandler(nullptr);
-    mlir::DialectRegistry registry;
-    registry.insert<gshard::hlo::HloDialect>();
-    auto *ctx = new mlir::MLIRContext(registry);
-    ctx->loadAllAvailableDialects();
-    return ctx;
+    return gshard::fuzz::createFuzzContext([](mlir::DialectRegistry &registry) {
+      registry.insert<gshard::hlo::HloDialect>();
+    });
   }();
-  mlir::ScopedDiagnosticHandler silence(
-      context, [](mlir::Diagnostic &) { return mlir::success(); });
-
-  llvm::StringRef input(reinterpret_cast<const char *>(data), size);
+  gshard::fuzz::SilencedDiagnostics silence(context);
+  llvm::StringRef input = gshard::fuzz::inputBytes(data, size);
   mlir::OwningOpRef<mlir::ModuleOp> module =
       gshard::importHloProto(llvm::MemoryBufferRef(input, "fuzz.pb"), context);
   if (!module)
