@@ -119,6 +119,8 @@ private:
   std::string indexScalar(int64_t bound);
   const Value &pickFloat();
   IndexOperand genIndices(const Value &v);
+  Dims someDims(size_t rank);
+  std::string sliceWindow(const Dims &dims, Dims &sizes);
 
   // Op generators; each returns false when it does not apply to the operand.
   bool genUnary(const Value &v);

@@ -251,15 +251,33 @@ bool Generator::genConcatenate(const Value &v) {
   return true;
 }
 
+/// A random non-empty subset of the dims of a rank-`rank` tensor: each dim
+/// with probability 1/2, one at random when that picks none.
+Dims Generator::someDims(size_t rank) {
+  Dims dims;
+  for (size_t i = 0; i < rank; ++i)
+    if (rng.chance(50))
+      dims.push_back(i);
+  if (dims.empty())
+    dims.push_back(rng.range(0, rank - 1));
+  return dims;
+}
+
+/// A dynamic slice of a tensor of `dims`: its `sizes` (full or partial per
+/// dim) and its start index operands as `, %s0, %s1...`.
+std::string Generator::sliceWindow(const Dims &dims, Dims &sizes) {
+  std::string starts;
+  for (int64_t n : dims) {
+    sizes.push_back(rng.chance(40) ? n : rng.range(1, n));
+    starts += ", %" + indexScalar(n);
+  }
+  return starts;
+}
+
 bool Generator::genReverse(const Value &v) {
   if (v.dims.empty())
     return false;
-  Dims reversed;
-  for (size_t i = 0; i < v.dims.size(); ++i)
-    if (rng.chance(50))
-      reversed.push_back(i);
-  if (reversed.empty())
-    reversed.push_back(rng.range(0, v.dims.size() - 1));
+  Dims reversed = someDims(v.dims.size());
   emit("f32", v.dims,
        "reverse(%" + v.name + "), dimensions={" + join(reversed) + "}");
   return true;
@@ -269,11 +287,7 @@ bool Generator::genDynamicSlice(const Value &v) {
   if (v.dims.empty())
     return false;
   Dims sizes;
-  std::string starts;
-  for (int64_t n : v.dims) {
-    sizes.push_back(rng.chance(40) ? n : rng.range(1, n));
-    starts += ", %" + indexScalar(n);
-  }
+  std::string starts = sliceWindow(v.dims, sizes);
   emit("f32", sizes,
        "dynamic-slice(%" + v.name + starts + "), dynamic_slice_sizes={" +
            join(sizes) + "}");
@@ -284,11 +298,7 @@ bool Generator::genDynamicUpdateSlice(const Value &v) {
   if (v.dims.empty())
     return false;
   Dims sizes;
-  std::string starts;
-  for (int64_t n : v.dims) {
-    sizes.push_back(rng.chance(40) ? n : rng.range(1, n));
-    starts += ", %" + indexScalar(n);
-  }
+  std::string starts = sliceWindow(v.dims, sizes);
   Value update = findOrCreate("f32", sizes);
   emit("f32", v.dims,
        "dynamic-update-slice(%" + v.name + ", %" + update.name + starts + ")");
@@ -313,12 +323,7 @@ static std::string indexLiteral(Rng &rng, int64_t k, const Dims &bounds) {
 /// Random indexed dims of `v` (at least one) and K of them, with their
 /// index operand; gather and scatter draw them alike.
 IndexOperand Generator::genIndices(const Value &v) {
-  Dims indexed;
-  for (size_t i = 0; i < v.dims.size(); ++i)
-    if (rng.chance(50))
-      indexed.push_back(i);
-  if (indexed.empty())
-    indexed.push_back(rng.range(0, v.dims.size() - 1));
+  Dims indexed = someDims(v.dims.size());
   int64_t k = rng.range(1, 6);
   Dims indexDims = {k, static_cast<int64_t>(indexed.size())};
   std::string indices;
