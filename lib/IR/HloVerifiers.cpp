@@ -215,6 +215,11 @@ LogicalResult TransposeOp::verify() {
            << perm.size() << " entries for rank " << operand.getRank();
   if (failed(checkDimList(*this, perm, operand.getRank(), "permutation")))
     return failure();
+  // The rank first: the loop below reads one result dim per entry.
+  if (result.getRank() != operand.getRank())
+    return emitOpError("result ")
+           << shapeText(result) << " is not operand " << shapeText(operand)
+           << " permuted by the dimensions";
   for (auto [i, p] : llvm::enumerate(perm))
     if (result.getDimSize(i) != operand.getDimSize(p))
       return emitOpError("result ")
@@ -276,6 +281,10 @@ LogicalResult DynamicSliceOp::verify() {
   for (Value index : getStartIndices())
     if (tensorOf(index).getRank() != 0)
       return emitOpError("start indices must be scalars");
+  if (result.getRank() != operand.getRank())
+    return emitOpError("result ")
+           << shapeText(result) << " must have the rank of the operand "
+           << shapeText(operand);
   for (int64_t i = 0; i < operand.getRank(); ++i)
     if (sizes[i] < 0 || sizes[i] > operand.getDimSize(i) ||
         result.getDimSize(i) != sizes[i])
