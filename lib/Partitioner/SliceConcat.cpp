@@ -20,15 +20,53 @@ namespace gshard::spmd {
 
 namespace {
 
-/// The result's sharding with `touched` dims replicated, if usable.
+/// The result's sharding with `touched` dims replicated, if usable; the
+/// dim `keepTiled` (one of them, handled by a halo exchange) keeps its tiling.
 ShardingAttr passThrough(ShardingAttr result, int64_t rank,
-                         ArrayRef<int64_t> touched) {
+                         ArrayRef<int64_t> touched, int64_t keepTiled = -1) {
   result = normalizeForTensor(result, rank);
   if (result.isManual() || result.isMaximal() || isManualSubgroup(result))
     return nullptr;
   if (!result.isTiled())
     return result;
-  return normalizeForTensor(replicateOnDims(result, touched), rank);
+  SmallVector<int64_t> replicated;
+  for (int64_t d : touched)
+    if (d != keepTiled)
+      replicated.push_back(d);
+  return normalizeForTensor(replicateOnDims(result, replicated), rank);
+}
+
+/// The one dim of `touched` that `result` tiles, with its tile count: the
+/// dim that may stay tiled through a halo exchange. None when no touched
+/// dim or several are tiled.
+std::optional<std::pair<int64_t, int64_t>>
+singleTiledDim(ShardingAttr result, int64_t rank, ArrayRef<int64_t> touched) {
+  result = normalizeForTensor(result, rank);
+  if (!result || !result.isTiled())
+    return std::nullopt;
+  SmallVector<int64_t> tiles = getTilesPerDim(result, rank);
+  std::optional<std::pair<int64_t, int64_t>> found;
+  for (int64_t d : touched) {
+    if (tiles[d] <= 1)
+      continue;
+    if (found)
+      return std::nullopt;
+    found = {d, tiles[d]};
+  }
+  return found;
+}
+
+/// The input ranges of the `k` output tiles along a dim of `outSize` when
+/// the output is a shifted window of the input (slice, pad): tile t reads
+/// from `firstInput + t * shard` and uses as many elements as it holds.
+void shiftedTileRanges(int64_t outSize, int64_t k, int64_t firstInput,
+                       SmallVectorImpl<int64_t> &rangeStart,
+                       SmallVectorImpl<int64_t> &rangeUsed) {
+  int64_t shard = (outSize + k - 1) / k;
+  for (int64_t t = 0; t < k; ++t) {
+    rangeStart.push_back(firstInput + t * shard);
+    rangeUsed.push_back(std::clamp<int64_t>(outSize - t * shard, 0, shard));
+  }
 }
 
 SmallVector<int64_t> localShape(Type type, ShardingAttr s) {
@@ -51,35 +89,20 @@ static LogicalResult partitionSlice(Operation *op, Spmd &spmd) {
       touched.push_back(i);
   // One unit-stride sliced dim may stay tiled: each device takes its output
   // range from its own and neighbouring input tiles (halo exchange).
-  ShardingAttr resultSharding =
-      normalizeForTensor(getResultSharding(op), type.getRank());
   int64_t haloDim = -1;
   SmallVector<int64_t> rangeStart, rangeUsed;
-  if (resultSharding.isTiled() && !resultSharding.isManual()) {
-    SmallVector<int64_t> tiles = getTilesPerDim(resultSharding, type.getRank());
-    SmallVector<int64_t> tiledTouched;
-    for (int64_t d : touched)
-      if (tiles[d] > 1)
-        tiledTouched.push_back(d);
-    if (tiledTouched.size() == 1 && strides[tiledTouched[0]] == 1) {
-      int64_t d = tiledTouched[0], k = tiles[d];
-      int64_t outShard = (type.getDimSize(d) + k - 1) / k;
-      for (int64_t t = 0; t < k; ++t) {
-        rangeStart.push_back(start[d] + t * outShard);
-        rangeUsed.push_back(std::clamp<int64_t>(
-            type.getDimSize(d) - t * outShard, 0, outShard));
-      }
+  if (auto tiled =
+          singleTiledDim(getResultSharding(op), type.getRank(), touched)) {
+    auto [d, k] = *tiled;
+    if (strides[d] == 1) {
+      shiftedTileRanges(type.getDimSize(d), k, start[d], rangeStart, rangeUsed);
       if (haloIsCheaperThanGather(operandType.getDimSize(d), k, rangeStart,
                                   rangeUsed))
         haloDim = d;
     }
   }
-  SmallVector<int64_t> replicatedTouched;
-  for (int64_t d : touched)
-    if (d != haloDim)
-      replicatedTouched.push_back(d);
   ShardingAttr s =
-      passThrough(getResultSharding(op), type.getRank(), replicatedTouched);
+      passThrough(getResultSharding(op), type.getRank(), touched, haloDim);
   if (!s)
     return partitionReplicated(op, spmd);
   Value operand = spmd.operand(slice.getOperand(), s);
@@ -119,36 +142,21 @@ static LogicalResult partitionPad(Operation *op, Spmd &spmd) {
   // takes its output range of the input from its own and neighbouring
   // tiles (halo exchange) and fills positions outside the input with the
   // padding value.
-  ShardingAttr resultSharding =
-      normalizeForTensor(getResultSharding(op), type.getRank());
   int64_t haloDim = -1;
   SmallVector<int64_t> rangeStart, rangeUsed;
   auto operandType = cast<RankedTensorType>(pad.getOperand().getType());
-  if (resultSharding.isTiled()) {
-    SmallVector<int64_t> tiles = getTilesPerDim(resultSharding, type.getRank());
-    SmallVector<int64_t> tiledTouched;
-    for (int64_t d : touched)
-      if (tiles[d] > 1)
-        tiledTouched.push_back(d);
-    if (tiledTouched.size() == 1 && interior[tiledTouched[0]] == 0) {
-      int64_t d = tiledTouched[0], k = tiles[d];
-      int64_t outShard = (type.getDimSize(d) + k - 1) / k;
-      for (int64_t t = 0; t < k; ++t) {
-        rangeStart.push_back(t * outShard - low[d]);
-        rangeUsed.push_back(std::clamp<int64_t>(
-            type.getDimSize(d) - t * outShard, 0, outShard));
-      }
+  if (auto tiled =
+          singleTiledDim(getResultSharding(op), type.getRank(), touched)) {
+    auto [d, k] = *tiled;
+    if (interior[d] == 0) {
+      shiftedTileRanges(type.getDimSize(d), k, -low[d], rangeStart, rangeUsed);
       if (haloIsCheaperThanGather(operandType.getDimSize(d), k, rangeStart,
                                   rangeUsed))
         haloDim = d;
     }
   }
-  SmallVector<int64_t> replicatedTouched;
-  for (int64_t d : touched)
-    if (d != haloDim)
-      replicatedTouched.push_back(d);
   ShardingAttr s =
-      passThrough(getResultSharding(op), type.getRank(), replicatedTouched);
+      passThrough(getResultSharding(op), type.getRank(), touched, haloDim);
   if (!s)
     return partitionReplicated(op, spmd);
   Value operand = spmd.operand(pad.getOperand(), s);
@@ -198,35 +206,25 @@ static LogicalResult partitionReverse(Operation *op, Spmd &spmd) {
   // One reversed dim may stay tiled: output tile t is input range
   // [n - (t+1)*s, n - t*s) reversed, brought by a halo exchange (tile t
   // reads tile k-1-t, and its neighbour when the dim is uneven).
-  ShardingAttr resultSharding =
-      normalizeForTensor(getResultSharding(op), type.getRank());
+  ArrayRef<int64_t> reversed = reverse.getDimensions();
   int64_t haloDim = -1;
   SmallVector<int64_t> rangeStart, rangeUsed;
-  if (resultSharding.isTiled()) {
-    SmallVector<int64_t> tiles = getTilesPerDim(resultSharding, type.getRank());
-    SmallVector<int64_t> tiled;
-    for (int64_t d : reverse.getDimensions())
-      if (tiles[d] > 1)
-        tiled.push_back(d);
-    if (tiled.size() == 1) {
-      int64_t d = tiled[0], k = tiles[d], n = type.getDimSize(d);
-      int64_t shard = (n + k - 1) / k;
-      for (int64_t t = 0; t < k; ++t) {
-        rangeStart.push_back(n - (t + 1) * shard);
-        // The valid outputs read the end of the range: keep it all.
-        rangeUsed.push_back(n - t * shard > 0 ? shard : 0);
-      }
-      if (haloIsCheaperThanGather(n, k, rangeStart, rangeUsed,
-                                  /*mirrored=*/true))
-        haloDim = d;
+  if (auto tiled =
+          singleTiledDim(getResultSharding(op), type.getRank(), reversed)) {
+    auto [d, k] = *tiled;
+    int64_t n = type.getDimSize(d);
+    int64_t shard = (n + k - 1) / k;
+    for (int64_t t = 0; t < k; ++t) {
+      rangeStart.push_back(n - (t + 1) * shard);
+      // The valid outputs read the end of the range: keep it all.
+      rangeUsed.push_back(n - t * shard > 0 ? shard : 0);
     }
+    if (haloIsCheaperThanGather(n, k, rangeStart, rangeUsed,
+                                /*mirrored=*/true))
+      haloDim = d;
   }
-  SmallVector<int64_t> replicated;
-  for (int64_t d : reverse.getDimensions())
-    if (d != haloDim)
-      replicated.push_back(d);
   ShardingAttr s =
-      passThrough(getResultSharding(op), type.getRank(), replicated);
+      passThrough(getResultSharding(op), type.getRank(), reversed, haloDim);
   if (!s)
     return partitionReplicated(op, spmd);
   Value operand = spmd.operand(reverse.getOperand(), s);
@@ -372,45 +370,36 @@ static LogicalResult partitionReduceWindow(Operation *op, Spmd &spmd) {
   int64_t haloDim = -1;
   SmallVector<int64_t> rangeStart, rangeUsed;
   int64_t rangeSize = 0;
-  ShardingAttr leafNorm = normalizeForTensor(leaf, first.getRank());
-  if (!tupleType && n == 1 && leafNorm && leafNorm.isTiled()) {
-    SmallVector<int64_t> tiles = getTilesPerDim(leafNorm, first.getRank());
-    SmallVector<int64_t> tiled;
-    for (int64_t d : windowed)
-      if (tiles[d] > 1)
-        tiled.push_back(d);
+  std::optional<std::pair<int64_t, int64_t>> tiled;
+  if (!tupleType && n == 1)
+    tiled = singleTiledDim(leaf, first.getRank(), windowed);
+  if (tiled) {
     auto at = [](ArrayRef<int64_t> a, int64_t i, int64_t dflt) {
       return i < int64_t(a.size()) ? a[i] : dflt;
     };
-    if (tiled.size() == 1) {
-      int64_t d = tiled[0], k = tiles[d];
-      int64_t size = at(window.getSize(), d, 1);
-      int64_t stride = at(window.getStride(), d, 1);
-      int64_t low = at(window.getPadLow(), d, 0);
-      int64_t m = cast<RankedTensorType>(resultType).getDimSize(d);
-      int64_t so = (m + k - 1) / k;
-      bool plain = at(window.getLhsDilate(), d, 1) == 1 &&
-                   at(window.getRhsDilate(), d, 1) == 1 &&
-                   at(window.getReversal(), d, 0) == 0;
-      rangeSize = (so - 1) * stride + size;
-      for (int64_t t = 0; t < k; ++t) {
-        rangeStart.push_back(t * so * stride - low);
-        int64_t u = std::clamp<int64_t>(m - t * so, 0, so);
-        rangeUsed.push_back(u > 0 ? (u - 1) * stride + size : 0);
-      }
-      // Rows outside the input are filled with the init value: exact only
-      // for identities and idempotent reducers.
-      plain &= initFillIsExact(op, rw.getToApplyAttr(), op->getOperand(1));
-      if (plain && haloIsCheaperThanGather(first.getDimSize(d), k, rangeStart,
-                                           rangeUsed))
-        haloDim = d;
+    auto [d, k] = *tiled;
+    int64_t size = at(window.getSize(), d, 1);
+    int64_t stride = at(window.getStride(), d, 1);
+    int64_t low = at(window.getPadLow(), d, 0);
+    int64_t m = cast<RankedTensorType>(resultType).getDimSize(d);
+    int64_t so = (m + k - 1) / k;
+    bool plain = at(window.getLhsDilate(), d, 1) == 1 &&
+                 at(window.getRhsDilate(), d, 1) == 1 &&
+                 at(window.getReversal(), d, 0) == 0;
+    rangeSize = (so - 1) * stride + size;
+    for (int64_t t = 0; t < k; ++t) {
+      rangeStart.push_back(t * so * stride - low);
+      int64_t u = std::clamp<int64_t>(m - t * so, 0, so);
+      rangeUsed.push_back(u > 0 ? (u - 1) * stride + size : 0);
     }
+    // Rows outside the input are filled with the init value: exact only
+    // for identities and idempotent reducers.
+    plain &= initFillIsExact(op, rw.getToApplyAttr(), op->getOperand(1));
+    if (plain &&
+        haloIsCheaperThanGather(first.getDimSize(d), k, rangeStart, rangeUsed))
+      haloDim = d;
   }
-  SmallVector<int64_t> replicated;
-  for (int64_t d : windowed)
-    if (d != haloDim)
-      replicated.push_back(d);
-  ShardingAttr s = passThrough(leaf, first.getRank(), replicated);
+  ShardingAttr s = passThrough(leaf, first.getRank(), windowed, haloDim);
   if (!s || tupleType)
     return partitionReplicated(op, spmd);
   MLIRContext *context = op->getContext();
