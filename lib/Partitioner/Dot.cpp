@@ -239,12 +239,28 @@ LogicalResult partitionContraction(Operation *op, Spmd &spmd,
                      RankedTensorType::get(localOut.getShape(), partialElement,
                                            localOut.getEncoding()))
           ->getResult(0);
+  // Partial sums combine across the devices that differ only in the tiled
+  // contracting dims (`or` for pred, `add` otherwise) by `collective` (an
+  // all-reduce or a reduce-scatter), recorded as a reshard from the
+  // iteration space to `to`, and are rounded to the result type once.
+  auto combinePartialSums = [&](ShardingAttr to, auto collective) {
+    spmd.recordFrom = best.iter;
+    spmd.recordTo = to;
+    local =
+        collective(getDeviceGroupsForDims(best.iter, best.contractingTiled),
+                   spmd.state.getReducer(element.isInteger(1) ? ReduceKind::Or
+                                                              : ReduceKind::Add,
+                                         partialElement));
+    spmd.recordFrom = spmd.recordTo = nullptr;
+    local = spmd.convert(local, element);
+  };
   if (std::optional<std::pair<int64_t, ShardingAttr>> scatter =
           reduceScatterTarget(spec, best, result, outType)) {
     // The result wants the contracting split on output dim `dim`: each
     // device keeps only its chunk of the sum (reduce-scatter instead of
     // all-reduce + slice). Dim `dim` is whole locally; pad it to k chunks.
-    auto [dim, scattered] = *scatter;
+    int64_t dim = scatter->first;
+    ShardingAttr scattered = scatter->second;
     int64_t k = getTilesPerDim(scattered, outType.getRank())[dim];
     auto type = cast<RankedTensorType>(local.getType());
     int64_t chunk = (outType.getDimSize(dim) + k - 1) / k;
@@ -253,31 +269,21 @@ LogicalResult partitionContraction(Operation *op, Spmd &spmd,
     if (high[dim] != 0)
       local =
           spmd.pad(local, spmd.constantScalar(partialElement, 0), low, high);
-    spmd.recordFrom = best.iter;
-    spmd.recordTo = scattered;
-    local = spmd.reduceScatter(
-        local, dim, getDeviceGroupsForDims(best.iter, best.contractingTiled),
-        spmd.state.getReducer(element.isInteger(1) ? ReduceKind::Or
-                                                   : ReduceKind::Add,
-                              partialElement),
-        "partial sums over sharded contracting dims, scattered");
-    spmd.recordFrom = spmd.recordTo = nullptr;
-    local = spmd.convert(local, element);
+    combinePartialSums(scattered, [&](hlo::ReplicaGroupsAttr groups,
+                                      FlatSymbolRefAttr reducer) {
+      return spmd.reduceScatter(
+          local, dim, groups, reducer,
+          "partial sums over sharded contracting dims, scattered");
+    });
     spmd.set(op->getResult(0), {local, scattered, outType});
     return success();
   }
-  if (!best.contractingTiled.empty()) {
-    spmd.recordFrom = best.iter;
-    spmd.recordTo = best.out;
-    local = spmd.allReduce(
-        local, getDeviceGroupsForDims(best.iter, best.contractingTiled),
-        spmd.state.getReducer(element.isInteger(1) ? ReduceKind::Or
-                                                   : ReduceKind::Add,
-                              partialElement),
-        "partial sums over sharded contracting dims");
-    spmd.recordFrom = spmd.recordTo = nullptr;
-    local = spmd.convert(local, element);
-  }
+  if (!best.contractingTiled.empty())
+    combinePartialSums(best.out, [&](hlo::ReplicaGroupsAttr groups,
+                                     FlatSymbolRefAttr reducer) {
+      return spmd.allReduce(local, groups, reducer,
+                            "partial sums over sharded contracting dims");
+    });
   spmd.set(op->getResult(0), {local, best.out, outType});
   return success();
 }
