@@ -32,8 +32,6 @@
 
 #include "Spmd.h"
 
-#include "mlir/IR/SymbolTable.h"
-
 using namespace mlir;
 
 namespace gshard::spmd {
@@ -283,18 +281,9 @@ Value combineOneHot(Spmd &spmd, Value v, hlo::ReplicaGroupsAttr groups,
 /// of its two parameters.
 std::optional<ReduceKind> combinerKind(Operation *op,
                                        FlatSymbolRefAttr combiner) {
-  auto module = op->getParentOfType<ModuleOp>();
-  auto computation = dyn_cast_or_null<hlo::ComputationOp>(
-      SymbolTable::lookupSymbolIn(module, combiner.getAttr()));
-  if (!computation)
+  Operation *root = binaryReducerRoot(op, combiner);
+  if (!root)
     return std::nullopt;
-  Operation *root = computation.getRoot().getDefiningOp();
-  if (!root || root->getNumOperands() != 2 ||
-      root->getOperand(0) == root->getOperand(1))
-    return std::nullopt;
-  for (Value v : root->getOperands())
-    if (!v.getDefiningOp() || !isa<hlo::ParameterOp>(v.getDefiningOp()))
-      return std::nullopt;
   if (isa<hlo::AddOp>(root))
     return ReduceKind::Add;
   if (isa<hlo::MultiplyOp>(root))

@@ -18,35 +18,30 @@ using namespace mlir;
 
 namespace gshard::spmd {
 
-/// Whether `reducer` (a computation symbol) is a plain `add(p0, p1)`.
-static bool isAddReducer(Operation *op, FlatSymbolRefAttr reducer) {
+Operation *binaryReducerRoot(Operation *op, FlatSymbolRefAttr reducer) {
   auto module = op->getParentOfType<ModuleOp>();
   auto computation = dyn_cast_or_null<hlo::ComputationOp>(
       SymbolTable::lookupSymbolIn(module, reducer.getAttr()));
   if (!computation)
-    return false;
+    return nullptr;
   Operation *root = computation.getRoot().getDefiningOp();
-  if (!root || !isa<hlo::AddOp>(root))
-    return false;
+  if (!root || root->getNumOperands() != 2 ||
+      root->getOperand(0) == root->getOperand(1))
+    return nullptr;
   for (Value v : root->getOperands())
     if (!v.getDefiningOp() || !isa<hlo::ParameterOp>(v.getDefiningOp()))
-      return false;
-  return root->getOperand(0) != root->getOperand(1);
+      return nullptr;
+  return root;
+}
+
+/// Whether `reducer` (a computation symbol) is a plain `add(p0, p1)`.
+static bool isAddReducer(Operation *op, FlatSymbolRefAttr reducer) {
+  return isa_and_nonnull<hlo::AddOp>(binaryReducerRoot(op, reducer));
 }
 
 bool initFillIsExact(Operation *op, FlatSymbolRefAttr reducer, Value init) {
-  auto module = op->getParentOfType<ModuleOp>();
-  auto computation = dyn_cast_or_null<hlo::ComputationOp>(
-      SymbolTable::lookupSymbolIn(module, reducer.getAttr()));
-  if (!computation)
-    return false;
-  Operation *root = computation.getRoot().getDefiningOp();
-  if (!root || root->getNumOperands() != 2)
-    return false;
-  for (Value v : root->getOperands())
-    if (!v.getDefiningOp() || !isa<hlo::ParameterOp>(v.getDefiningOp()))
-      return false;
-  if (root->getOperand(0) == root->getOperand(1))
+  Operation *root = binaryReducerRoot(op, reducer);
+  if (!root)
     return false;
   // Idempotent reducers: the init value is already part of the result.
   if (isa<hlo::MaximumOp, hlo::MinimumOp, hlo::AndOp, hlo::OrOp>(root))

@@ -327,6 +327,11 @@ Value replaceOutsideInput(Spmd &spmd, Value exchanged, ShardingAttr s,
 bool initFillIsExact(Operation *op, mlir::FlatSymbolRefAttr reducer,
                      Value init);
 
+/// The root of the computation `reducer` (a symbol in `op`'s module) when it
+/// is one binary op of the computation's two distinct parameters, such as
+/// `add(p0, p1)` (Reduce.cpp); null otherwise.
+Operation *binaryReducerRoot(Operation *op, mlir::FlatSymbolRefAttr reducer);
+
 /// Partitions `computation` in place: parameters take the given shardings
 /// (one per parameter, or the parameters' own for ENTRY) and the root is
 /// resharded to `rootSharding` (the root's own for ENTRY).
