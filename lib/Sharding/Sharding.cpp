@@ -2,6 +2,8 @@
 
 #include "gshard/Sharding/Sharding.h"
 
+#include "DimProduct.h"
+
 #include "llvm/ADT/STLExtras.h"
 
 #include <numeric>
@@ -11,13 +13,6 @@ using namespace gshard::hlo;
 using llvm::ArrayRef;
 using llvm::SmallVector;
 using mlir::MLIRContext;
-
-static int64_t product(ArrayRef<int64_t> values) {
-  int64_t result = 1;
-  for (int64_t v : values)
-    result *= v;
-  return result;
-}
 
 static int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 

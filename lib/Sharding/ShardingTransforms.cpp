@@ -7,6 +7,8 @@
 
 #include "gshard/Sharding/Sharding.h"
 
+#include "DimProduct.h"
+
 #include "llvm/ADT/STLExtras.h"
 
 #include <numeric>
@@ -16,13 +18,6 @@ using namespace gshard::hlo;
 using llvm::ArrayRef;
 using llvm::SmallVector;
 using mlir::MLIRContext;
-
-static int64_t product(ArrayRef<int64_t> values) {
-  int64_t result = 1;
-  for (int64_t v : values)
-    result *= v;
-  return result;
-}
 
 /// Rebuilds a tiled sharding from a tile assignment laid out as
 /// [data..., manual?, replicated?], normalizing like XLA's constructors.

@@ -2,6 +2,8 @@
 
 #include "gshard/Sharding/TileAssignment.h"
 
+#include "DimProduct.h"
+
 #include "llvm/ADT/STLExtras.h"
 
 #include <cassert>
@@ -10,13 +12,6 @@
 using namespace gshard;
 using llvm::ArrayRef;
 using llvm::SmallVector;
-
-static int64_t product(ArrayRef<int64_t> values) {
-  int64_t result = 1;
-  for (int64_t v : values)
-    result *= v;
-  return result;
-}
 
 static bool isIdentity(ArrayRef<int64_t> perm) {
   for (auto [i, p] : llvm::enumerate(perm))
