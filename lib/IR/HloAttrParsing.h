@@ -30,6 +30,14 @@ verifyIotaPerm(llvm::function_ref<mlir::InFlightDiagnostic()> emitError,
                llvm::ArrayRef<int64_t> reshapeDims,
                llvm::ArrayRef<int64_t> perm);
 
+/// Checks that every id of an explicit device list is in [0, kMaxDevices)
+/// and listed once. The messages read "<outOfRangeName> N is out of range"
+/// and "<repeatedName> N <repeatedText>".
+mlir::LogicalResult
+verifyDeviceIds(llvm::function_ref<mlir::InFlightDiagnostic()> emitError,
+                llvm::ArrayRef<int64_t> ids, llvm::StringRef outOfRangeName,
+                llvm::StringRef repeatedName, llvm::StringRef repeatedText);
+
 /// Runs `parseBody` on the whole of `text` and requires it to be consumed.
 template <typename AttrT, typename Fn>
 mlir::FailureOr<AttrT> parseWhole(llvm::StringRef text, std::string &error,

@@ -244,6 +244,20 @@ gshard::hlo::verifyIotaPerm(function_ref<InFlightDiagnostic()> emitError,
   return success();
 }
 
+LogicalResult
+gshard::hlo::verifyDeviceIds(function_ref<InFlightDiagnostic()> emitError,
+                             ArrayRef<int64_t> ids, StringRef outOfRangeName,
+                             StringRef repeatedName, StringRef repeatedText) {
+  llvm::SmallDenseSet<int64_t> unique;
+  for (int64_t id : ids) {
+    if (id < 0 || id >= kMaxDevices)
+      return emitError() << outOfRangeName << " " << id << " is out of range";
+    if (!unique.insert(id).second)
+      return emitError() << repeatedName << " " << id << " " << repeatedText;
+  }
+  return success();
+}
+
 //===----------------------------------------------------------------------===//
 // LayoutAttr
 //===----------------------------------------------------------------------===//
@@ -568,15 +582,8 @@ LogicalResult ReplicaGroupsAttr::verify(
     listed += size;
   if (listed != int64_t(devices.size()))
     return emitError() << "replica group sizes do not add up";
-  llvm::SmallDenseSet<int64_t> unique;
-  for (int64_t device : devices) {
-    if (device < 0 || device >= kMaxDevices)
-      return emitError() << "replica id " << device << " is out of range";
-    if (!unique.insert(device).second)
-      return emitError() << "replica id " << device
-                         << " appears in more than one group";
-  }
-  return success();
+  return verifyDeviceIds(emitError, devices, "replica id", "replica id",
+                         "appears in more than one group");
 }
 
 /// Materializes an iota device list: iota(prod(reshape)) reshaped to

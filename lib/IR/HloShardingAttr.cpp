@@ -111,15 +111,8 @@ LogicalResult ShardingAttr::verify(
     return emitError() << "tile assignment [" << tileDims << "] needs "
                        << numDevices << " devices, " << devices.size()
                        << " listed";
-  llvm::SmallDenseSet<int64_t> unique;
-  for (int64_t device : devices) {
-    if (device < 0 || device >= kMaxDevices)
-      return emitError() << "device id " << device << " is out of range";
-    if (!unique.insert(device).second)
-      return emitError() << "device " << device
-                         << " appears twice in the tile assignment";
-  }
-  return success();
+  return verifyDeviceIds(emitError, devices, "device id", "device",
+                         "appears twice in the tile assignment");
 }
 
 /// Parses the body of one (non-tuple) sharding after its '{'.
