@@ -30,6 +30,13 @@ verifyIotaPerm(llvm::function_ref<mlir::InFlightDiagnostic()> emitError,
                llvm::ArrayRef<int64_t> reshapeDims,
                llvm::ArrayRef<int64_t> perm);
 
+/// Parses the rest of an iota device list after its `<=`: `[reshape dims]`
+/// and an optional `T(perm)`, the identity when absent (shardings and
+/// replica groups share this syntax).
+bool parseIotaReshapeAndPerm(SyntaxCursor &c,
+                             llvm::SmallVectorImpl<int64_t> &reshapeDims,
+                             llvm::SmallVectorImpl<int64_t> &perm);
+
 /// Checks that every id of an explicit device list is in [0, kMaxDevices)
 /// and listed once. The messages read "<outOfRangeName> N is out of range"
 /// and "<repeatedName> N <repeatedText>".

@@ -244,6 +244,18 @@ gshard::hlo::verifyIotaPerm(function_ref<InFlightDiagnostic()> emitError,
   return success();
 }
 
+bool gshard::hlo::parseIotaReshapeAndPerm(SyntaxCursor &c,
+                                          SmallVectorImpl<int64_t> &reshapeDims,
+                                          SmallVectorImpl<int64_t> &perm) {
+  if (!c.parseIntList(reshapeDims))
+    return false;
+  if (c.consumeIf("T"))
+    return c.parseIntList(perm, '(');
+  for (size_t i = 0; i < reshapeDims.size(); ++i)
+    perm.push_back(i);
+  return true;
+}
+
 LogicalResult
 gshard::hlo::verifyDeviceIds(function_ref<InFlightDiagnostic()> emitError,
                              ArrayRef<int64_t> ids, StringRef outOfRangeName,
@@ -648,15 +660,8 @@ FailureOr<ReplicaGroupsAttr> ReplicaGroupsAttr::parseHlo(MLIRContext *context,
             c.failAt(start, "iota replica groups need [num_groups,group_size]");
             return {};
           }
-          if (!c.expect("<=") || !c.parseIntList(reshape))
+          if (!c.expect("<=") || !parseIotaReshapeAndPerm(c, reshape, perm))
             return {};
-          if (c.consumeIf("T")) {
-            if (!c.parseIntList(perm, '('))
-              return {};
-          } else {
-            for (size_t i = 0; i < reshape.size(); ++i)
-              perm.push_back(i);
-          }
         } else {
           if (!c.expect("{"))
             return {};

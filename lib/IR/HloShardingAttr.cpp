@@ -170,15 +170,8 @@ static ShardingAttr parseShardingBody(MLIRContext *context, SyntaxCursor &c) {
     if (!c.expect("=") || !c.parseIntList(tileDims))
       return {};
     if (c.consumeIf("<=")) {
-      if (!c.parseIntList(reshapeDims))
+      if (!parseIotaReshapeAndPerm(c, reshapeDims, perm))
         return {};
-      if (c.consumeIf("T")) {
-        if (!c.parseIntList(perm, '('))
-          return {};
-      } else {
-        for (size_t i = 0; i < reshapeDims.size(); ++i)
-          perm.push_back(i);
-      }
     } else {
       do {
         int64_t device;
