@@ -1,8 +1,8 @@
 //===- HloAttrParsing.h - Helpers shared by the attribute parsers -*- C++
 //-*-===//
 //
-// Private to lib/IR: the pieces that every structured attribute's `parseHlo`
-// and `verify` share.
+// Private to lib/IR: the pieces that the structured attributes' `parseHlo`,
+// `printHlo` and `verify` share.
 //
 //===----------------------------------------------------------------------===//
 
@@ -36,6 +36,12 @@ verifyIotaPerm(llvm::function_ref<mlir::InFlightDiagnostic()> emitError,
 bool parseIotaReshapeAndPerm(SyntaxCursor &c,
                              llvm::SmallVectorImpl<int64_t> &reshapeDims,
                              llvm::SmallVectorImpl<int64_t> &perm);
+
+/// Prints what parseIotaReshapeAndPerm reads: `[reshape dims]`, then
+/// `T(perm)` unless `perm` is the identity.
+void printIotaReshapeAndPerm(llvm::raw_ostream &os,
+                             llvm::ArrayRef<int64_t> reshapeDims,
+                             llvm::ArrayRef<int64_t> perm);
 
 /// Checks that every id of an explicit device list is in [0, kMaxDevices)
 /// and listed once. The messages read "<outOfRangeName> N is out of range"

@@ -256,6 +256,22 @@ bool gshard::hlo::parseIotaReshapeAndPerm(SyntaxCursor &c,
   return true;
 }
 
+void gshard::hlo::printIotaReshapeAndPerm(llvm::raw_ostream &os,
+                                          ArrayRef<int64_t> reshapeDims,
+                                          ArrayRef<int64_t> perm) {
+  os << '[';
+  printJoined(os, reshapeDims);
+  os << ']';
+  bool identity = llvm::all_of(llvm::enumerate(perm), [](auto it) {
+    return int64_t(it.index()) == it.value();
+  });
+  if (!identity) {
+    os << "T(";
+    printJoined(os, perm);
+    os << ')';
+  }
+}
+
 LogicalResult
 gshard::hlo::verifyDeviceIds(function_ref<InFlightDiagnostic()> emitError,
                              ArrayRef<int64_t> ids, StringRef outOfRangeName,
@@ -698,18 +714,8 @@ FailureOr<ReplicaGroupsAttr> ReplicaGroupsAttr::parseHlo(MLIRContext *context,
 
 void ReplicaGroupsAttr::printHlo(llvm::raw_ostream &os) const {
   if (getIsIota()) {
-    os << '[' << getNumGroups() << ',' << getGroupSize() << "]<=[";
-    printJoined(os, getIotaReshapeDims());
-    os << ']';
-    ArrayRef<int64_t> perm = getIotaPerm();
-    bool identity = llvm::all_of(llvm::enumerate(perm), [](auto it) {
-      return int64_t(it.index()) == it.value();
-    });
-    if (!identity) {
-      os << "T(";
-      printJoined(os, perm);
-      os << ')';
-    }
+    os << '[' << getNumGroups() << ',' << getGroupSize() << "]<=";
+    printIotaReshapeAndPerm(os, getIotaReshapeDims(), getIotaPerm());
     return;
   }
   os << '{';

@@ -294,18 +294,8 @@ static void printShardingBody(llvm::raw_ostream &os, ShardingAttr s) {
     printJoined(os, s.getTileDims());
     os << ']';
     if (s.isIota()) {
-      os << "<=[";
-      printJoined(os, s.getIotaReshapeDims());
-      os << ']';
-      ArrayRef<int64_t> perm = s.getIotaPerm();
-      bool identity = llvm::all_of(llvm::enumerate(perm), [](auto it) {
-        return int64_t(it.index()) == it.value();
-      });
-      if (!identity) {
-        os << "T(";
-        printJoined(os, perm);
-        os << ')';
-      }
+      os << "<=";
+      printIotaReshapeAndPerm(os, s.getIotaReshapeDims(), s.getIotaPerm());
     } else {
       printJoined(os, s.getDevices());
     }
