@@ -28,7 +28,10 @@ prepare(mlir::ModuleOp module, const CheckOptions &options,
         llvm::StringRef role) {
   std::string error;
   std::unique_ptr<Executable> executable = Executable::create(module, error);
-  if (!executable || !executable->checkExecutable(error, options.maxValueBytes))
+  ExecOptions exec;
+  exec.maxValueBytes = options.maxValueBytes;
+  exec.opaqueCustomCalls = options.opaqueCustomCalls;
+  if (!executable || !executable->checkExecutable(error, exec))
     return makeError("the " + role + " module cannot be simulated: " + error);
   return std::move(executable);
 }

@@ -157,6 +157,11 @@ static LiteralRef randomValue(Type type, Random &rng, int64_t indexBound) {
   return lit;
 }
 
+LiteralRef gshard::sim::drawRandomValue(Type type, uint64_t seed) {
+  Random rng(seed);
+  return randomValue(type, rng, 0);
+}
+
 LiteralRef gshard::sim::generateInput(hlo::ParameterOp param, uint64_t seed,
                                       int64_t device) {
   // Device 0 draws the stream generateInputs always drew.

@@ -16,9 +16,12 @@
 #include "Exec.h"
 #include "Rendezvous.h"
 
+#include "gshard/Sim/Check.h"
 #include "gshard/Sim/Sharding.h"
 
+#include "llvm/ADT/bit.h"
 #include "llvm/Support/raw_ostream.h"
+#include "llvm/Support/xxhash.h"
 
 using namespace mlir;
 using namespace gshard;
@@ -367,6 +370,40 @@ hlo::ShardingAttr getOperandSharding(Operation *op) {
   return def ? def->getAttrOfType<hlo::ShardingAttr>("sharding") : nullptr;
 }
 
+/// Hashes the shape and bits of every leaf of `value` into `hash`.
+static uint64_t hashValue(const Literal &value, uint64_t hash) {
+  auto combine = [&](uint64_t h) {
+    hash = llvm::rotl(hash, 23) ^ (h * 0x9e3779b97f4a7c15ULL);
+  };
+  if (value.isTuple()) {
+    for (const LiteralRef &element : value.getElements())
+      hash = hashValue(*element, hash);
+    return hash;
+  }
+  if (!value.isArray())
+    return hash;
+  for (int64_t dim : value.getShape())
+    combine(dim);
+  combine(
+      llvm::xxh3_64bits(ArrayRef<uint8_t>(value.data(), value.getNumBytes())));
+  return hash;
+}
+
+/// An opaque pure function (`--opaque-custom-call`): random data of the
+/// result type drawn from a hash of the target and the operands' bits, so
+/// equal operands give equal results on any device and in any run.
+static LiteralRef runOpaqueCustomCall(ExecContext &ctx, hlo::CustomCallOp call,
+                                      ArrayRef<LiteralRef> operands) {
+  StringRef target = call.getCustomCallTarget();
+  uint64_t hash = llvm::xxh3_64bits(target);
+  for (const LiteralRef &operand : operands)
+    hash = hashValue(*operand, hash);
+  LiteralRef result = drawRandomValue(call->getResult(0).getType(), hash);
+  if (!result)
+    return ctx.fail(call, "unsupported result type of an opaque custom-call");
+  return result;
+}
+
 LiteralRef customCallHandler(ExecContext &ctx, Operation *op,
                              ArrayRef<LiteralRef> operands) {
   auto call = cast<hlo::CustomCallOp>(op);
@@ -387,8 +424,11 @@ LiteralRef customCallHandler(ExecContext &ctx, Operation *op,
   if ((target == "MoveToHost" || target == "MoveToDevice") &&
       operands.size() == 1 && operands[0]->matchesType(resultType))
     return operands[0];
-  if (target != "SPMDFullToShardShape" && target != "SPMDShardToFullShape")
+  if (target != "SPMDFullToShardShape" && target != "SPMDShardToFullShape") {
+    if (llvm::is_contained(ctx.options.opaqueCustomCalls, target))
+      return runOpaqueCustomCall(ctx, call, operands);
     return ctx.unsupported(op, "unknown custom-call target \"" + target + "\"");
+  }
   if (operands.size() != 1 || !operands[0]->isArray())
     return ctx.fail(op, target + " takes one array");
   const Literal &x = *operands[0];
@@ -506,6 +546,14 @@ LiteralRef customCallHandler(ExecContext &ctx, Operation *op,
 }
 
 } // namespace
+
+bool gshard::sim::hasCustomCallSemantics(StringRef target) {
+  return llvm::is_contained(
+      {"Sharding", "xla.sdy.FuncResultSharding", "xla.sdy.ShardingConstraint",
+       "SPMDFullToShardShape", "SPMDShardToFullShape", "AllocateBuffer", "TopK",
+       "MoveToHost", "MoveToDevice"},
+      target);
+}
 
 void gshard::sim::registerCollectiveHandlers(HandlerTable &t) {
   t["hlo.all_reduce"] = allReduceHandler;

@@ -331,6 +331,7 @@ FailureOr<DifferentialCheckResult> sim::runDifferentialCheck(
   exec.seed = options.seed;
   exec.maxWhileIterations = options.maxWhileIterations;
   exec.maxValueBytes = options.maxValueBytes;
+  exec.opaqueCustomCalls = options.opaqueCustomCalls;
 
   hlo::ComputationOp origEntry = original.getEntry();
   hlo::ComputationOp partEntry = partitioned.getEntry();

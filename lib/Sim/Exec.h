@@ -198,6 +198,10 @@ bool computeNativeKeys(ExecContext &ctx, const NativeComparator &c,
                        llvm::ArrayRef<LiteralRef> operands,
                        llvm::ArrayRef<int64_t> offsets, NativeKeys &keys);
 
+/// Whether the simulator defines `target`'s semantics (identity
+/// annotations, SPMD shape changes, TopK, AllocateBuffer, host moves).
+bool hasCustomCallSemantics(llvm::StringRef target);
+
 /// XLA's `TopK` custom-call: (values, indices) of the k largest elements
 /// along the last dimension, k from the result shape.
 LiteralRef runTopKCustomCall(ExecContext &ctx, mlir::Operation *op,

@@ -270,7 +270,7 @@ hlo::ComputationOp Executable::getEntry() const {
 static bool checkComputation(const Program &program,
                              const CompiledComputation &computation,
                              llvm::SmallPtrSetImpl<const void *> &visited,
-                             std::string &error, int64_t maxBytes);
+                             std::string &error, const ExecOptions &options);
 
 /// Bytes a value of `type` occupies in the simulator (saturating).
 static int64_t typeBytes(Type type) {
@@ -300,20 +300,21 @@ static int64_t typeBytes(Type type) {
 static bool checkCallee(const Program &program, Operation *user,
                         FlatSymbolRefAttr callee,
                         llvm::SmallPtrSetImpl<const void *> &visited,
-                        std::string &error, int64_t maxBytes) {
+                        std::string &error, const ExecOptions &options) {
   const CompiledComputation *computation = program.lookup(callee.getValue());
   if (!computation) {
     error = formatError(user, "calls unknown computation %" +
                                   callee.getValue().str());
     return false;
   }
-  return checkComputation(program, *computation, visited, error, maxBytes);
+  return checkComputation(program, *computation, visited, error, options);
 }
 
 static bool checkComputation(const Program &program,
                              const CompiledComputation &computation,
                              llvm::SmallPtrSetImpl<const void *> &visited,
-                             std::string &error, int64_t maxBytes) {
+                             std::string &error, const ExecOptions &options) {
+  int64_t maxBytes = options.maxValueBytes;
   if (!visited.insert(&computation).second)
     return true;
   for (size_t i = 0; i < computation.ops.size(); ++i) {
@@ -346,22 +347,18 @@ static bool checkComputation(const Program &program,
     }
     if (auto custom = dyn_cast<hlo::CustomCallOp>(op)) {
       StringRef target = custom.getCustomCallTarget();
-      if (target != "Sharding" && target != "xla.sdy.FuncResultSharding" &&
-          target != "xla.sdy.ShardingConstraint" &&
-          target != "SPMDFullToShardShape" &&
-          target != "SPMDShardToFullShape" && target != "AllocateBuffer" &&
-          target != "TopK" && target != "MoveToHost" &&
-          target != "MoveToDevice")
+      if (!hasCustomCallSemantics(target) &&
+          !llvm::is_contained(options.opaqueCustomCalls, target))
         return cannot("unknown custom-call target \"" + target + "\"");
     }
     for (NamedAttribute attr : op->getAttrs()) {
       if (auto ref = dyn_cast<FlatSymbolRefAttr>(attr.getValue())) {
-        if (!checkCallee(program, op, ref, visited, error, maxBytes))
+        if (!checkCallee(program, op, ref, visited, error, options))
           return false;
       } else if (auto array = dyn_cast<ArrayAttr>(attr.getValue())) {
         for (Attribute element : array)
           if (auto ref = dyn_cast<FlatSymbolRefAttr>(element))
-            if (!checkCallee(program, op, ref, visited, error, maxBytes))
+            if (!checkCallee(program, op, ref, visited, error, options))
               return false;
       }
     }
@@ -371,9 +368,16 @@ static bool checkComputation(const Program &program,
 
 bool Executable::checkExecutable(std::string &error,
                                  int64_t maxValueBytes) const {
+  ExecOptions options;
+  options.maxValueBytes = maxValueBytes;
+  return checkExecutable(error, options);
+}
+
+bool Executable::checkExecutable(std::string &error,
+                                 const ExecOptions &options) const {
   llvm::SmallPtrSet<const void *, 16> visited;
   return checkComputation(*program, *program->getEntry(), visited, error,
-                          maxValueBytes);
+                          options);
 }
 
 LiteralRef Executable::runSingle(ArrayRef<LiteralRef> args,

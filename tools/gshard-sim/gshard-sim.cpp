@@ -120,6 +120,14 @@ static cl::opt<std::string> inputsFile(
              "ones: one 'NAME = SHAPE LITERAL' per parameter, e.g. "
              "'x = f32[2] {1, 2}' (docs/simulator.md)"),
     cl::value_desc("file"), cl::cat(simCategory));
+static cl::list<std::string> opaqueCustomCalls(
+    "opaque-custom-call",
+    cl::desc("Run custom-calls to these targets (which have no semantics in "
+             "the simulator) as opaque pure functions: results are random data "
+             "drawn from a hash of the operands' bits, so --check proves each "
+             "call gets the same operands as in the original"),
+    cl::value_desc("target[,target...]"), cl::CommaSeparated,
+    cl::cat(simCategory));
 static cl::opt<int64_t> printLimit("print-limit",
                                    cl::desc("Elements printed per output"),
                                    cl::init(16), cl::cat(simCategory));
@@ -154,7 +162,11 @@ bool load(StringRef path, MLIRContext &context, llvm::SourceMgr &sourceMgr,
     llvm::errs() << error << "\n";
     return false;
   }
-  if (!loaded.executable->checkExecutable(error, maxValueMiB << 20)) {
+  ExecOptions options;
+  options.maxValueBytes = maxValueMiB << 20;
+  options.opaqueCustomCalls.assign(opaqueCustomCalls.begin(),
+                                   opaqueCustomCalls.end());
+  if (!loaded.executable->checkExecutable(error, options)) {
     llvm::errs() << error << "\n";
     return false;
   }
@@ -238,6 +250,8 @@ int runProgram(MLIRContext &context) {
   options.numReplicas = defaultReplicas(*program.module);
   options.seed = seed;
   options.maxWhileIterations = maxWhileIterations;
+  options.opaqueCustomCalls.assign(opaqueCustomCalls.begin(),
+                                   opaqueCustomCalls.end());
   int64_t devices = options.numPartitions * options.numReplicas;
   std::vector<LiteralRef> inputs;
   if (!makeInputs(program.executable->getEntry(), inputs))
@@ -316,6 +330,8 @@ int runCheck(MLIRContext &context) {
   options.seed = seed;
   options.maxWhileIterations = maxWhileIterations;
   options.maxValueBytes = maxValueMiB << 20;
+  options.opaqueCustomCalls.assign(opaqueCustomCalls.begin(),
+                                   opaqueCustomCalls.end());
   if (rtolOpt >= 0)
     options.rtol = rtolOpt;
   if (atolOpt >= 0)

@@ -44,6 +44,10 @@ Tolerance getDefaultTolerance(ElemKind kind);
 /// indices (through converts, reshapes, broadcasts) stay in range.
 std::vector<LiteralRef> generateInputs(hlo::ComputationOp entry, uint64_t seed);
 
+/// A random value of `type` (any HLO type) drawn from `seed` as
+/// generateInputs draws a parameter that is not used as an index.
+LiteralRef drawRandomValue(mlir::Type type, uint64_t seed);
+
 /// The random value of one parameter as generateInputs draws it for device
 /// 0; other devices get other values of the same kind (a manual parameter
 /// holds each device's own value).
@@ -139,6 +143,9 @@ struct DifferentialCheckOptions {
   /// Values of the original ENTRY's parameters; random (from `seed`) if
   /// absent.
   std::optional<std::vector<LiteralRef>> inputs;
+  /// Custom-call targets run as opaque pure functions of their operands
+  /// (ExecOptions::opaqueCustomCalls).
+  std::vector<std::string> opaqueCustomCalls;
 };
 
 /// The outcome of a differential check that ran.

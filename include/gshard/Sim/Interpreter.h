@@ -41,6 +41,12 @@ struct ExecOptions {
   /// general path. (Recognized reducers are not affected: accumulating in
   /// double is a numeric rule, not a fast path.)
   bool fastPaths = true;
+  /// Custom-call targets without semantics here that run as opaque pure
+  /// functions: each result leaf is pseudo-random data drawn from a hash of
+  /// the target and the bits of all operands. A differential check then
+  /// proves that every call receives the same operands in the partitioned
+  /// program as in the original (`gshard-sim --opaque-custom-call`).
+  std::vector<std::string> opaqueCustomCalls;
 };
 
 class Program;
@@ -63,6 +69,9 @@ public:
   /// fit in memory).
   bool checkExecutable(std::string &error, int64_t maxValueBytes = int64_t(1)
                                                                    << 30) const;
+  /// As above, with the value limit and the opaque custom-call targets of
+  /// `options`.
+  bool checkExecutable(std::string &error, const ExecOptions &options) const;
 
   /// Runs ENTRY on numReplicas*numPartitions devices; `args[d]` are the
   /// arguments of device d = replica * numPartitions + partition. Returns
