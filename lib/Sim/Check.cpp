@@ -370,7 +370,7 @@ LiteralRef gshard::sim::unshardValue(ArrayRef<LiteralRef> perPartition,
 
 static void compareLeaf(const Literal &expected, const Literal &actual,
                         std::optional<double> rtol, std::optional<double> atol,
-                        LeafComparison &result) {
+                        bool normwise, LeafComparison &result) {
   {
     llvm::raw_string_ostream os(result.shape);
     printHloShape(os, expected.getType(expected.getElementType().getContext()));
@@ -398,6 +398,18 @@ static void compareLeaf(const Literal &expected, const Literal &actual,
   result.tolerance = tol;
   int64_t n = expected.getNumElements();
   result.numElements = n;
+  // Normwise: every element's error is measured against the leaf's largest
+  // finite magnitude instead of its own.
+  double scale = -1;
+  if (normwise && !result.exact) {
+    scale = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      double magnitude = std::abs(expected.getComplex(i));
+      if (std::isfinite(magnitude))
+        scale = std::max(scale, magnitude);
+    }
+    result.normwise = true;
+  }
   for (int64_t i = 0; i < n; ++i) {
     bool ok;
     double absError = 0, relError = 0;
@@ -419,7 +431,8 @@ static void compareLeaf(const Literal &expected, const Literal &actual,
       } else {
         absError = std::abs(a - e);
         relError = std::abs(e) > 0 ? absError / std::abs(e) : 0;
-        ok = absError <= tol.atol + tol.rtol * std::abs(e);
+        ok = absError <=
+             tol.atol + tol.rtol * (scale >= 0 ? scale : std::abs(e));
       }
     }
     result.maxAbsError = std::max(result.maxAbsError, absError);
@@ -443,7 +456,7 @@ static void compareLeaf(const Literal &expected, const Literal &actual,
 
 static void compareRec(const Literal &expected, const Literal &actual,
                        const std::string &path, std::optional<double> rtol,
-                       std::optional<double> atol,
+                       std::optional<double> atol, bool normwise,
                        std::vector<LeafComparison> &results) {
   if (expected.isTuple()) {
     if (!actual.isTuple() ||
@@ -460,23 +473,23 @@ static void compareRec(const Literal &expected, const Literal &actual,
       compareRec(*expected.getElements()[i], *actual.getElements()[i],
                  path.empty() ? std::to_string(i)
                               : path + "." + std::to_string(i),
-                 rtol, atol, results);
+                 rtol, atol, normwise, results);
     return;
   }
   if (expected.isToken())
     return;
   LeafComparison leaf;
   leaf.path = path.empty() ? "0" : path;
-  compareLeaf(expected, actual, rtol, atol, leaf);
+  compareLeaf(expected, actual, rtol, atol, normwise, leaf);
   results.push_back(leaf);
 }
 
 std::vector<LeafComparison>
 gshard::sim::compareValues(const Literal &expected, const Literal &actual,
                            std::optional<double> rtol,
-                           std::optional<double> atol) {
+                           std::optional<double> atol, bool normwise) {
   std::vector<LeafComparison> results;
-  compareRec(expected, actual, "", rtol, atol, results);
+  compareRec(expected, actual, "", rtol, atol, normwise, results);
   return results;
 }
 

@@ -171,7 +171,8 @@ static LeafComparison compareUnits(ArrayRef<ManualUnit> units, StringRef path,
   total.perDevice = true;
   for (const ManualUnit &unit : units) {
     std::vector<LeafComparison> leaves =
-        compareValues(*unit.expected, *unit.actual, options.rtol, options.atol);
+        compareValues(*unit.expected, *unit.actual, options.rtol, options.atol,
+                      options.normwise);
     if (leaves.empty())
       continue; // a token
     const LeafComparison &leaf = leaves.front();
@@ -179,6 +180,7 @@ static LeafComparison compareUnits(ArrayRef<ManualUnit> units, StringRef path,
       total.shape = leaf.shape;
       total.exact = leaf.exact;
       total.tolerance = leaf.tolerance;
+      total.normwise = leaf.normwise;
     }
     total.numElements += leaf.numElements;
     total.numMismatches += leaf.numMismatches;
@@ -442,8 +444,8 @@ FailureOr<DifferentialCheckResult> sim::runDifferentialCheck(
     error = "cannot reassemble the output: " + error;
     return failure();
   }
-  result.outputs =
-      compareValues(*expected, *actual, options.rtol, options.atol);
+  result.outputs = compareValues(*expected, *actual, options.rtol, options.atol,
+                                 options.normwise);
   Type rootType = origEntry.getRoot().getType();
   for (LeafComparison &leaf : result.outputs) {
     auto [sharding, type] = getLeafSharding(outSharding, rootType, leaf.path);

@@ -394,4 +394,32 @@ TEST_F(SimTest, CompareValuesUsesTolerances) {
   EXPECT_EQ(leaves[0].firstIndex[0], 1);
 }
 
+TEST_F(SimTest, CompareValuesNormwiseScalesByLargestMagnitude) {
+  // A small element next to a large one: its error of 1e-3 is 1e-3
+  // relative to itself but 1e-6 relative to the output's largest magnitude.
+  LiteralRef a = Literal::makeArray(Float32Type::get(&context), {2});
+  LiteralRef b = Literal::makeArray(Float32Type::get(&context), {2});
+  a->setFloat(0, 1000.0);
+  b->setFloat(0, 1000.0);
+  a->setFloat(1, 1.0);
+  b->setFloat(1, 1.001);
+  EXPECT_FALSE(compareValues(*a, *b, std::nullopt, std::nullopt)[0].match);
+  auto leaves = compareValues(*a, *b, std::nullopt, std::nullopt, true);
+  EXPECT_TRUE(leaves[0].match);
+  EXPECT_TRUE(leaves[0].normwise);
+  // Normwise is still a bound: 1e-1 is 1e-4 of the largest magnitude.
+  b->setFloat(1, 1.1);
+  EXPECT_FALSE(
+      compareValues(*a, *b, std::nullopt, std::nullopt, true)[0].match);
+  // Integers stay exact.
+  LiteralRef i = Literal::makeArray(IntegerType::get(&context, 32), {2});
+  LiteralRef j = Literal::makeArray(IntegerType::get(&context, 32), {2});
+  i->setInt(0, 1000);
+  j->setInt(0, 1000);
+  i->setInt(1, 1);
+  j->setInt(1, 2);
+  EXPECT_FALSE(
+      compareValues(*i, *j, std::nullopt, std::nullopt, true)[0].match);
+}
+
 } // namespace

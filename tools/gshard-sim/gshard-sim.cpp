@@ -3,7 +3,7 @@
 // Part of gshard, under the Apache License v2.0.
 //
 //   gshard-sim PARTITIONED.hlo --check=ORIGINAL.hlo [--num-partitions=N]
-//              [--seed=S | --inputs=FILE] [--rtol=R --atol=A]
+//              [--seed=S | --inputs=FILE] [--rtol=R --atol=A] [--normwise]
 //              [--report=text|json]
 //   gshard-sim PROGRAM.hlo [--run] [--num-partitions=N]
 //   gshard-sim PARTITIONED.hlo --mesh=PRESET|FILE.textproto
@@ -81,6 +81,12 @@ static cl::opt<double>
             cl::desc("Absolute float tolerance (default per type: f32 1e-5, "
                      "bf16 1e-2, f16 1e-3, f64 1e-12)"),
             cl::init(-1), cl::cat(simCategory));
+static cl::opt<bool> normwise(
+    "normwise",
+    cl::desc("Compare float outputs normwise: |actual - expected| <= atol + "
+             "rtol * (largest |expected| of the output), instead of each "
+             "element's own magnitude (for sums whose terms cancel)"),
+    cl::cat(simCategory));
 static cl::opt<std::string> reportFormat("report",
                                          cl::desc("Report format: text|json"),
                                          cl::init("text"),
@@ -332,6 +338,7 @@ int runCheck(MLIRContext &context) {
   options.maxValueBytes = maxValueMiB << 20;
   options.opaqueCustomCalls.assign(opaqueCustomCalls.begin(),
                                    opaqueCustomCalls.end());
+  options.normwise = normwise;
   if (rtolOpt >= 0)
     options.rtol = rtolOpt;
   if (atolOpt >= 0)
@@ -393,6 +400,8 @@ int runCheck(MLIRContext &context) {
             if (!leaf.exact) {
               os.attribute("rtol", leaf.tolerance.rtol);
               os.attribute("atol", leaf.tolerance.atol);
+              if (leaf.normwise)
+                os.attribute("normwise", true);
             }
             if (leaf.perDevice) {
               os.attribute(leaf.perManualGroup ? "per_manual_group"
@@ -435,7 +444,7 @@ int runCheck(MLIRContext &context) {
       if (!leaf.exact)
         os << " (max abs error " << llvm::format("%.3g", leaf.maxAbsError)
            << ", max rel error " << llvm::format("%.3g", leaf.maxRelError)
-           << ")";
+           << (leaf.normwise ? ", normwise" : "") << ")";
       os << "\n";
       continue;
     }
@@ -457,7 +466,8 @@ int runCheck(MLIRContext &context) {
        << "; max abs error " << llvm::format("%.6g", leaf.maxAbsError);
     if (!leaf.exact)
       os << " (rtol " << llvm::format("%g", leaf.tolerance.rtol) << ", atol "
-         << llvm::format("%g", leaf.tolerance.atol) << ")";
+         << llvm::format("%g", leaf.tolerance.atol)
+         << (leaf.normwise ? ", normwise" : "") << ")";
     os << "\n";
   }
   os << "gshard-sim: check " << (match ? "passed" : "FAILED") << ": "

@@ -96,6 +96,8 @@ struct LeafComparison {
   double maxRelError = 0;
   Tolerance tolerance;
   bool exact = false;
+  /// Compared normwise (compareValues).
+  bool normwise = false;
   /// A manual output, compared device by device (element counts are summed
   /// over the devices); `device` is the first device whose value differs
   /// (-1: none), which firstIndex/expected/actual describe.
@@ -108,11 +110,17 @@ struct LeafComparison {
 };
 
 /// Compares `actual` against `expected` leaf by leaf. `rtol`/`atol`
-/// override the per-type defaults for every float leaf.
+/// override the per-type defaults for every float leaf. Elementwise, a float
+/// element matches if |a - e| <= atol + rtol * |e|; `normwise` measures
+/// every element against its leaf's largest magnitude instead:
+/// |a - e| <= atol + rtol * max|e|, the usual bound for sums whose terms
+/// cancel (a reassociated dot's small elements carry the rounding error of
+/// its large partial sums).
 std::vector<LeafComparison> compareValues(const Literal &expected,
                                           const Literal &actual,
                                           std::optional<double> rtol,
-                                          std::optional<double> atol);
+                                          std::optional<double> atol,
+                                          bool normwise = false);
 
 /// num_partitions of the module header, or 0.
 int64_t getHeaderInt(mlir::ModuleOp module, llvm::StringRef key);
@@ -136,6 +144,8 @@ struct DifferentialCheckOptions {
   /// Override the per-type float tolerances (docs/simulator.md) for every
   /// output.
   std::optional<double> rtol, atol;
+  /// Compare float outputs normwise (compareValues).
+  bool normwise = false;
   /// A while loop running longer than this is an error, not a hang.
   int64_t maxWhileIterations = 10000000;
   /// Programs with a value larger than this are rejected up front.
