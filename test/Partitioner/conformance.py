@@ -129,6 +129,8 @@ def run_case(args, tmpdir, name, partitions, notes):
     sim = [args.gshard_sim, out, "--check=" + path,
            "--num-partitions=%d" % partitions,
            "--opaque-custom-call=" + TEST_ONLY_CUSTOM_CALLS]
+    if name in args.value_mib_by_case:
+        sim.append("--max-value-mib=%d" % args.value_mib_by_case[name])
     s = run_limited(sim, budget)
     if s is None:
         result.update(status="sim", cause="sim: timeout")
@@ -194,14 +196,18 @@ def main():
                         help="CPU seconds per step (partition, check); "
                         "a step is killed after 10x this in wall time")
     parser.add_argument("--budgets", default="",
-                        help="file of MODULE<TAB>CPU-SECONDS: larger budgets "
-                        "than --timeout for model-sized cases")
+                        help="file of MODULE<TAB>CPU-SECONDS[<TAB>...]: larger "
+                        "budgets than --timeout for model-sized cases; a "
+                        "field max-value-mib=N raises the simulator's value "
+                        "limit for that case, which then runs alone after "
+                        "the others")
     parser.add_argument("--filter", default="",
                         help="only cases whose file name matches this regular "
                         "expression, e.g. '^(339|340)_' (the baseline is not "
                         "checked then)")
     args = parser.parse_args()
     args.budgets_by_case = {}
+    args.value_mib_by_case = {}
     if args.budgets:
         with open(args.budgets) as f:
             for line in f:
@@ -209,6 +215,10 @@ def main():
                 if line.startswith("#") or len(fields) < 2:
                     continue
                 args.budgets_by_case[fields[0]] = float(fields[1])
+                for field in fields[2:]:
+                    m = re.match(r"max-value-mib=(\d+)", field.strip())
+                    if m:
+                        args.value_mib_by_case[fields[0]] = int(m.group(1))
 
     if not os.path.isdir(args.corpus):
         print("corpus not found: skipped (%s)" % args.corpus)
@@ -233,10 +243,16 @@ def main():
     tmpdir = tempfile.mkdtemp(prefix="gshard-conformance-")
     results = []
     try:
+        # Cases with a raised value limit need most of the machine's memory:
+        # they run one at a time once the others are done.
+        heavy = [c for c in cases if c[0] in args.value_mib_by_case]
+        light = [c for c in cases if c[0] not in args.value_mib_by_case]
         with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
-            futures = [pool.submit(run_case, args, tmpdir, *c) for c in cases]
+            futures = [pool.submit(run_case, args, tmpdir, *c) for c in light]
             for fut in futures:
                 results.append(fut.result())
+        for c in heavy:
+            results.append(run_case(args, tmpdir, *c))
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
 
