@@ -1,10 +1,30 @@
 //===- Convolution.cpp - Convolution --------------------------------------===//
 //
-// A convolution is partitioned like a dot over batch, output feature and
-// input feature (contracting) dims: the batch and output-feature tilings stay
-// local, a tiled input feature gives partial sums that are all-reduced.
-// Spatial (windowed) dims are kept whole (replicated) on the operands.
-// Grouped convolutions run replicated.
+// A convolution is partitioned like a dot (partitionContraction) over an
+// iteration space of
+//
+//   * batch, output feature and input feature (contracting) dims for an
+//     ungrouped convolution: batch and output-feature tilings stay local, a
+//     tiled input feature gives partial sums that are all-reduced;
+//   * the group dim of a grouped convolution: with feature groups, the lhs
+//     input feature, the rhs output feature and the result feature dims
+//     all list the groups major-to-minor, so a split of all three into k
+//     tiles (k dividing the group count) gives every device whole groups
+//     and a local convolution with count/k groups; the rhs input feature
+//     (within a group) stays whole. With batch groups the lhs batch dim
+//     plays the lhs feature's part, the result batch (within a group)
+//     stays whole and the input features are contracted as usual;
+//   * the spatial dims of the lhs and the result: output tile t needs the
+//     input rows from its first window's start to its last window's end,
+//     which run into the neighbouring input tiles. Those rows come from
+//     the neighbours by collective-permutes (exchangeHalo), rows outside
+//     the input are zeroed (the convolution's padding), and the local
+//     convolution runs on them without padding on that dim.
+//
+// Splits the op cannot make are replicated before planning: group splits
+// that do not divide the group count, spatial splits of base-dilated
+// (lhs_dilate > 1) dims and halos that would move more than gathering the
+// dim. The kernel's spatial dims are always whole.
 //
 //===----------------------------------------------------------------------===//
 
@@ -14,38 +34,289 @@ using namespace mlir;
 
 namespace gshard::spmd {
 
-static LogicalResult partitionConvolution(Operation *op, Spmd &spmd) {
-  auto conv = cast<hlo::ConvolutionOp>(op);
-  if (conv.getFeatureGroupCount().value_or(1) != 1 ||
-      conv.getBatchGroupCount().value_or(1) != 1)
-    return partitionReplicated(op, spmd, "grouped convolution");
-  if (op->getNumOperands() != 2)
-    return partitionReplicated(op, spmd, "unexpected convolution form");
-  hlo::ConvDimensionNumbersAttr dims = conv.getDimLabels();
-  int64_t lhsRank = cast<RankedTensorType>(conv.getLhs().getType()).getRank();
-  int64_t rhsRank = cast<RankedTensorType>(conv.getRhs().getType()).getRank();
-  int64_t outRank = cast<RankedTensorType>(conv.getType()).getRank();
+namespace {
+
+/// The window of one spatial dim, with XLA's defaults filled in.
+struct SpatialWindow {
+  int64_t size = 1, stride = 1, padLow = 0, padHigh = 0, lhsDilate = 1,
+          rhsDilate = 1, reversal = 0;
+};
+
+/// The input ranges of the `k` output tiles of a spatial dim: tile t's
+/// outputs [t*so, t*so + so) read input rows from `start[t]` on, `size`
+/// rows in all, of which the first `used[t]` feed outputs inside the result.
+struct HaloRanges {
+  SmallVector<int64_t> start, used;
+  int64_t size = 0;
+};
+
+HaloRanges haloRanges(const SpatialWindow &w, int64_t outSize, int64_t k) {
+  HaloRanges r;
+  int64_t so = (outSize + k - 1) / k;
+  int64_t span = (w.size - 1) * w.rhsDilate + 1;
+  r.size = (so - 1) * w.stride + span;
+  for (int64_t t = 0; t < k; ++t) {
+    r.start.push_back(t * so * w.stride - w.padLow);
+    int64_t u = std::clamp<int64_t>(outSize - t * so, 0, so);
+    r.used.push_back(u > 0 ? (u - 1) * w.stride + span : 0);
+  }
+  return r;
+}
+
+class ConvolutionPartitioner {
+public:
+  ConvolutionPartitioner(hlo::ConvolutionOp conv, Spmd &spmd)
+      : conv(conv), spmd(spmd), dims(conv.getDimLabels()),
+        lhsType(cast<RankedTensorType>(conv.getLhs().getType())),
+        rhsType(cast<RankedTensorType>(conv.getRhs().getType())),
+        outType(cast<RankedTensorType>(conv.getType())),
+        windowAttr(conv.getWindowAttr()),
+        featureGroups(conv.getFeatureGroupCount().value_or(1)),
+        batchGroups(conv.getBatchGroupCount().value_or(1)) {}
+
+  LogicalResult run();
+
+private:
+  ContractionSpec buildSpec();
+  /// Whether the lhs or the result splits a spatial dim.
+  bool spatiallySplit();
+  ShardingAttr legalize(ShardingAttr iter) const;
+  Value buildLocal(ShardingAttr iter, ShardingAttr lhsSharding, Value lhs,
+                   Value rhs, ArrayRef<Value> extra, RankedTensorType localOut);
+
+  int64_t numSpatial() const { return dims.getInputSpatial().size(); }
+  SpatialWindow window(int64_t i) const;
+
+  hlo::ConvolutionOp conv;
+  Spmd &spmd;
+  hlo::ConvDimensionNumbersAttr dims;
+  RankedTensorType lhsType, rhsType, outType;
+  hlo::WindowAttr windowAttr;
+  int64_t featureGroups, batchGroups;
+  /// Iteration dims: the group dim (-1 when ungrouped) and the first
+  /// spatial dim (spatial dim i is iteration dim firstSpatialIter + i).
+  int64_t groupIter = -1, firstSpatialIter = 0, iterRank = 0;
+};
+
+SpatialWindow ConvolutionPartitioner::window(int64_t i) const {
+  SpatialWindow w;
+  w.size = rhsType.getDimSize(dims.getKernelSpatial()[i]);
+  hlo::WindowAttr attr = windowAttr;
+  if (!attr)
+    return w;
+  auto at = [&](ArrayRef<int64_t> a, int64_t dflt) {
+    return i < int64_t(a.size()) ? a[i] : dflt;
+  };
+  w.size = at(attr.getSize(), w.size);
+  w.stride = at(attr.getStride(), 1);
+  w.padLow = at(attr.getPadLow(), 0);
+  w.padHigh = at(attr.getPadHigh(), 0);
+  w.lhsDilate = at(attr.getLhsDilate(), 1);
+  w.rhsDilate = at(attr.getRhsDilate(), 1);
+  w.reversal = at(attr.getReversal(), 0);
+  return w;
+}
+
+ContractionSpec ConvolutionPartitioner::buildSpec() {
   ContractionSpec spec;
-  spec.iterRank = 3;
-  spec.lhsToIter.assign(lhsRank, -1);
-  spec.rhsToIter.assign(rhsRank, -1);
-  spec.outToIter.assign(outRank, -1);
-  spec.lhsToIter[dims.getInputBatch()] = 0;
-  spec.lhsToIter[dims.getInputFeature()] = 2;
-  spec.rhsToIter[dims.getKernelOutputFeature()] = 1;
-  spec.rhsToIter[dims.getKernelInputFeature()] = 2;
-  spec.outToIter[dims.getOutputBatch()] = 0;
-  spec.outToIter[dims.getOutputFeature()] = 1;
-  spec.iterToLhs = {dims.getInputBatch(), -1, dims.getInputFeature()};
-  spec.iterToRhs = {-1, dims.getKernelOutputFeature(),
-                    dims.getKernelInputFeature()};
-  spec.iterToOut = {dims.getOutputBatch(), dims.getOutputFeature(), -1};
-  spec.lhsOnlyIter = {0};
-  spec.rhsOnlyIter = {1};
-  spec.contractingIter = {2};
-  spec.lhsContracting = {dims.getInputFeature()};
-  spec.rhsContracting = {dims.getKernelInputFeature()};
-  return partitionContraction(op, spmd, spec);
+  spec.lhsToIter.assign(lhsType.getRank(), -1);
+  spec.rhsToIter.assign(rhsType.getRank(), -1);
+  spec.outToIter.assign(outType.getRank(), -1);
+  // Each iteration dim with the lhs, rhs and result dims it covers (-1:
+  // absent from that side).
+  auto addIter = [&](int64_t lhs, int64_t rhs, int64_t out) {
+    int64_t i = spec.iterRank++;
+    spec.iterToLhs.push_back(lhs);
+    spec.iterToRhs.push_back(rhs);
+    spec.iterToOut.push_back(out);
+    if (lhs >= 0)
+      spec.lhsToIter[lhs] = i;
+    if (rhs >= 0)
+      spec.rhsToIter[rhs] = i;
+    if (out >= 0)
+      spec.outToIter[out] = i;
+    return i;
+  };
+  if (featureGroups > 1) {
+    // Batch stays an lhs-only dim; the within-group input features (the
+    // kernel's input feature dim) cannot be split.
+    spec.lhsOnlyIter.push_back(
+        addIter(dims.getInputBatch(), -1, dims.getOutputBatch()));
+    groupIter = addIter(dims.getInputFeature(), dims.getKernelOutputFeature(),
+                        dims.getOutputFeature());
+  } else if (batchGroups > 1) {
+    // The result batch is the batch within a group: it cannot be split.
+    groupIter = addIter(dims.getInputBatch(), dims.getKernelOutputFeature(),
+                        dims.getOutputFeature());
+    int64_t c =
+        addIter(dims.getInputFeature(), dims.getKernelInputFeature(), -1);
+    spec.contractingIter.push_back(c);
+    spec.lhsContracting.push_back(dims.getInputFeature());
+    spec.rhsContracting.push_back(dims.getKernelInputFeature());
+  } else {
+    spec.lhsOnlyIter.push_back(
+        addIter(dims.getInputBatch(), -1, dims.getOutputBatch()));
+    spec.rhsOnlyIter.push_back(
+        addIter(-1, dims.getKernelOutputFeature(), dims.getOutputFeature()));
+    spec.contractingIter.push_back(
+        addIter(dims.getInputFeature(), dims.getKernelInputFeature(), -1));
+    spec.lhsContracting.push_back(dims.getInputFeature());
+    spec.rhsContracting.push_back(dims.getKernelInputFeature());
+  }
+  firstSpatialIter = spec.iterRank;
+  for (int64_t i = 0; i < numSpatial(); ++i)
+    spec.lhsOnlyIter.push_back(
+        addIter(dims.getInputSpatial()[i], -1, dims.getOutputSpatial()[i]));
+  iterRank = spec.iterRank;
+  // An ungrouped convolution whose lhs and result are whole on every
+  // spatial dim is a plain contraction (no candidate splits a spatial dim):
+  // partitionContraction handles it alone (windowed einsum included).
+  if (groupIter < 0 && !spatiallySplit())
+    return spec;
+  spec.legalize = [this](ShardingAttr iter) { return legalize(iter); };
+  spec.buildLocal = [this](ShardingAttr iter, ShardingAttr lhsSharding,
+                           Value lhs, Value rhs, ArrayRef<Value> extra,
+                           RankedTensorType localOut) {
+    return buildLocal(iter, lhsSharding, lhs, rhs, extra, localOut);
+  };
+  return spec;
+}
+
+bool ConvolutionPartitioner::spatiallySplit() {
+  auto splits = [](ShardingAttr s, RankedTensorType type,
+                   ArrayRef<int64_t> spatial) {
+    s = normalizeForTensor(s, type.getRank());
+    if (!s || !s.isTiled())
+      return false;
+    SmallVector<int64_t> tiles = getTilesPerDim(s, type.getRank());
+    return llvm::any_of(spatial, [&](int64_t d) { return tiles[d] > 1; });
+  };
+  return splits(spmd.get(conv.getLhs()).sharding, lhsType,
+                dims.getInputSpatial()) ||
+         splits(getResultSharding(conv), outType, dims.getOutputSpatial());
+}
+
+ShardingAttr ConvolutionPartitioner::legalize(ShardingAttr iter) const {
+  if (!iter || !iter.isTiled())
+    return iter;
+  SmallVector<int64_t> tiles = getTilesPerDim(iter, iterRank);
+  SmallVector<int64_t> unsplittable;
+  if (groupIter >= 0 && tiles[groupIter] > 1 &&
+      std::max(featureGroups, batchGroups) % tiles[groupIter] != 0)
+    unsplittable.push_back(groupIter);
+  for (int64_t i = 0; i < numSpatial(); ++i) {
+    int64_t k = tiles[firstSpatialIter + i];
+    if (k <= 1)
+      continue;
+    SpatialWindow w = window(i);
+    int64_t inSize = lhsType.getDimSize(dims.getInputSpatial()[i]);
+    int64_t outSize = outType.getDimSize(dims.getOutputSpatial()[i]);
+    // Base dilation interleaves holes with the input rows: the rows a tile
+    // needs are no longer a shifted window of the input (not handled).
+    bool splittable = w.lhsDilate == 1 && w.size >= 1 && w.stride >= 1 &&
+                      w.rhsDilate >= 1 && outSize > 0;
+    if (splittable) {
+      HaloRanges r = haloRanges(w, outSize, k);
+      splittable =
+          haloIsCheaperThanGather(inSize, k, r.start, r.used,
+                                  /*mirrored=*/false, /*trimmed=*/true);
+    }
+    if (!splittable)
+      unsplittable.push_back(firstSpatialIter + i);
+  }
+  if (unsplittable.empty())
+    return iter;
+  return normalizeForTensor(replicateOnDims(iter, unsplittable), iterRank);
+}
+
+Value ConvolutionPartitioner::buildLocal(ShardingAttr iter,
+                                         ShardingAttr lhsSharding, Value lhs,
+                                         Value rhs, ArrayRef<Value> extra,
+                                         RankedTensorType localOut) {
+  MLIRContext *context = conv.getContext();
+  SmallVector<int64_t> tiles = iter.isTiled()
+                                   ? getTilesPerDim(iter, iterRank)
+                                   : SmallVector<int64_t>(iterRank, 1);
+  int64_t ns = numSpatial();
+  SmallVector<SpatialWindow> windows;
+  for (int64_t i = 0; i < ns; ++i)
+    windows.push_back(window(i));
+  bool windowChanged = false;
+  for (int64_t i = 0; i < ns; ++i) {
+    int64_t k = tiles[firstSpatialIter + i];
+    if (k <= 1)
+      continue;
+    // Tile t's input rows, from its own and neighbouring tiles, with rows
+    // outside the input (padding, and the garbage past an uneven last
+    // tile) zeroed: the local convolution then needs no padding here.
+    int64_t d = dims.getInputSpatial()[i];
+    int64_t inSize = lhsType.getDimSize(d);
+    HaloRanges r = haloRanges(
+        windows[i], outType.getDimSize(dims.getOutputSpatial()[i]), k);
+    lhs = exchangeHalo(spmd, lhs, lhsSharding, lhsType, d, r.start, r.size,
+                       r.used, /*mirrored=*/false, /*trimmed=*/true);
+    bool outside = false;
+    for (int64_t t = 0; t < k; ++t)
+      outside |=
+          r.used[t] > 0 && (r.start[t] < 0 || r.start[t] + r.used[t] > inSize);
+    if (outside)
+      lhs =
+          replaceOutsideInput(spmd, lhs, lhsSharding, d, r.start, inSize,
+                              spmd.constantScalar(lhsType.getElementType(), 0));
+    windows[i].padLow = windows[i].padHigh = 0;
+    windowChanged = true;
+  }
+  SmallVector<Value> operands{lhs, rhs};
+  operands.append(extra.begin(), extra.end());
+  Operation *local = spmd.cloneWith(conv, operands, localOut);
+  if (windowChanged) {
+    SmallVector<int64_t> size, stride, padLow, padHigh, lhsDilate, rhsDilate,
+        reversal;
+    for (const SpatialWindow &w : windows) {
+      size.push_back(w.size);
+      stride.push_back(w.stride);
+      padLow.push_back(w.padLow);
+      padHigh.push_back(w.padHigh);
+      lhsDilate.push_back(w.lhsDilate);
+      rhsDilate.push_back(w.rhsDilate);
+      reversal.push_back(w.reversal);
+    }
+    local->setAttr(conv.getWindowAttrName(),
+                   hlo::WindowAttr::get(context, size, stride, padLow, padHigh,
+                                        lhsDilate, rhsDilate, reversal));
+  }
+  if (groupIter >= 0 && tiles[groupIter] > 1) {
+    // Every device holds count/k whole groups.
+    auto i64 = IntegerType::get(context, 64);
+    int64_t k = tiles[groupIter];
+    if (featureGroups > 1)
+      local->setAttr(conv.getFeatureGroupCountAttrName(),
+                     IntegerAttr::get(i64, featureGroups / k));
+    else
+      local->setAttr(conv.getBatchGroupCountAttrName(),
+                     IntegerAttr::get(i64, batchGroups / k));
+  }
+  return local->getResult(0);
+}
+
+LogicalResult ConvolutionPartitioner::run() {
+  if (conv->getNumOperands() != 2)
+    return partitionReplicated(conv, spmd, "unexpected convolution form");
+  if (featureGroups > 1 && batchGroups > 1)
+    return partitionReplicated(conv, spmd,
+                               "both feature and batch groups (invalid HLO)");
+  int64_t ns = numSpatial();
+  if (int64_t(dims.getKernelSpatial().size()) != ns ||
+      int64_t(dims.getOutputSpatial().size()) != ns)
+    return partitionReplicated(conv, spmd, "unexpected convolution form");
+  return partitionContraction(conv, spmd, buildSpec());
+}
+
+} // namespace
+
+static LogicalResult partitionConvolution(Operation *op, Spmd &spmd) {
+  ConvolutionPartitioner partitioner(cast<hlo::ConvolutionOp>(op), spmd);
+  return partitioner.run();
 }
 
 void registerConvolutionHandlers(HandlerMap &map) {

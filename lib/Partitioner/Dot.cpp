@@ -184,6 +184,8 @@ LogicalResult partitionContraction(Operation *op, Spmd &spmd,
   Plan best;
   bool haveBest = false;
   for (ShardingAttr iter : candidates) {
+    if (spec.legalize)
+      iter = spec.legalize(iter);
     Plan plan;
     plan.iter = iter;
     plan.lhs = normalizeForTensor(
@@ -234,11 +236,13 @@ LogicalResult partitionContraction(Operation *op, Spmd &spmd,
   for (Value extra : op->getOperands().drop_front(2))
     operands.push_back(
         spmd.operand(extra, ShardingAttr::getReplicated(context)));
+  auto localType = RankedTensorType::get(localOut.getShape(), partialElement,
+                                         localOut.getEncoding());
   Value local =
-      spmd.cloneWith(op, operands,
-                     RankedTensorType::get(localOut.getShape(), partialElement,
-                                           localOut.getEncoding()))
-          ->getResult(0);
+      spec.buildLocal
+          ? spec.buildLocal(best.iter, best.lhs, operands[0], operands[1],
+                            ArrayRef<Value>(operands).drop_front(2), localType)
+          : spmd.cloneWith(op, operands, localType)->getResult(0);
   // Partial sums combine across the devices that differ only in the tiled
   // contracting dims (`or` for pred, `add` otherwise) by `collective` (an
   // all-reduce or a reduce-scatter), recorded as a reshard from the

@@ -38,8 +38,49 @@ std::pair<int64_t, int64_t> haloTileOffsets(int64_t n, int64_t k,
   return {jmin, jmax};
 }
 
+std::pair<int64_t, int64_t> haloPieceRows(int64_t n, int64_t k,
+                                          ArrayRef<int64_t> rangeStart,
+                                          ArrayRef<int64_t> rangeUsed,
+                                          bool mirrored, int64_t j) {
+  int64_t shard = (n + k - 1) / k;
+  auto [jmin, jmax] = haloTileOffsets(n, k, rangeStart, rangeUsed, mirrored);
+  // Inner pieces are whole (some range runs through them); the first piece
+  // starts at the earliest row a range reads from its tile, the last ends
+  // after the latest one.
+  int64_t lo = j == jmin ? shard : 0, hi = j == jmax ? 0 : shard;
+  for (int64_t t = 0; t < k; ++t) {
+    if (rangeUsed[t] == 0)
+      continue;
+    int64_t first = std::clamp<int64_t>(rangeStart[t], 0, n - 1);
+    int64_t last =
+        std::clamp<int64_t>(rangeStart[t] + rangeUsed[t] - 1, 0, n - 1);
+    int64_t base = mirrored ? k - 1 - t : t;
+    if (j == jmin)
+      lo = std::min(lo,
+                    std::clamp<int64_t>(first - (base + j) * shard, 0, shard));
+    if (j == jmax)
+      hi = std::max(
+          hi, std::clamp<int64_t>(last - (base + j) * shard + 1, 0, shard));
+  }
+  return {lo, std::max(lo, hi)};
+}
+
 bool haloIsCheaperThanGather(int64_t n, int64_t k, ArrayRef<int64_t> rangeStart,
-                             ArrayRef<int64_t> rangeUsed, bool mirrored) {
+                             ArrayRef<int64_t> rangeUsed, bool mirrored,
+                             bool trimmed) {
+  if (trimmed && n > 0) {
+    // Rows the collective-permutes move into a device against the k - 1
+    // shards an all-gather brings.
+    auto [jmin, jmax] = haloTileOffsets(n, k, rangeStart, rangeUsed, mirrored);
+    int64_t moved = 0;
+    for (int64_t j = jmin; j <= jmax; ++j) {
+      if (j == 0 && !mirrored)
+        continue;
+      auto [lo, hi] = haloPieceRows(n, k, rangeStart, rangeUsed, mirrored, j);
+      moved += hi - lo;
+    }
+    return moved < (k - 1) * ((n + k - 1) / k);
+  }
   // An empty input has no tiles to exchange: gather (nothing) instead.
   if (n <= 0)
     return false;
@@ -53,7 +94,7 @@ bool haloIsCheaperThanGather(int64_t n, int64_t k, ArrayRef<int64_t> rangeStart,
 Value exchangeHalo(Spmd &spmd, Value local, ShardingAttr s,
                    RankedTensorType global, int64_t dim,
                    ArrayRef<int64_t> rangeStart, int64_t rangeSize,
-                   ArrayRef<int64_t> rangeUsed, bool mirrored) {
+                   ArrayRef<int64_t> rangeUsed, bool mirrored, bool trimmed) {
   int64_t n = global.getDimSize(dim);
   int64_t k = getTilesPerDim(s, global.getRank())[dim];
   int64_t shard = (n + k - 1) / k;
@@ -68,9 +109,26 @@ Value exchangeHalo(Spmd &spmd, Value local, ShardingAttr s,
     if (std::optional<SmallVector<int64_t>> index = getTileIndex(s, d))
       tileOf[d] = (*index)[dim];
   SmallVector<Value> pieces;
+  // Trimmed: every piece is only rows [lo, hi) of its tile's shard (the
+  // same rows of every shard, so a static slice before the permute).
+  int64_t windowLo = 0;
+  auto trim = [&](Value v, int64_t j) {
+    if (!trimmed)
+      return v;
+    auto [lo, hi] = haloPieceRows(n, k, rangeStart, rangeUsed, mirrored, j);
+    if (j == jmin)
+      windowLo = lo;
+    auto type = cast<RankedTensorType>(v.getType());
+    if (lo == 0 && hi == type.getDimSize(dim))
+      return v;
+    SmallVector<int64_t> start(type.getRank(), 0), limit(type.getShape());
+    start[dim] = lo;
+    limit[dim] = hi;
+    return spmd.slice(v, start, limit);
+  };
   for (int64_t j = jmin; j <= jmax; ++j) {
     if (j == 0 && !mirrored) {
-      pieces.push_back(local);
+      pieces.push_back(trim(local, j));
       continue;
     }
     // Device d (tile t) receives the shard of tile t + j from the device at
@@ -84,14 +142,16 @@ Value exchangeHalo(Spmd &spmd, Value local, ShardingAttr s,
       pairs.push_back(group[base(t) + j]);
       pairs.push_back(d);
     }
-    pieces.push_back(
-        spmd.collectivePermute(local, pairs, "halo from a neighbouring tile"));
+    pieces.push_back(spmd.collectivePermute(trim(local, j), pairs,
+                                            "halo from a neighbouring tile"));
   }
   Value window = pieces.front();
   if (pieces.size() > 1) {
     auto type = cast<RankedTensorType>(local.getType());
     SmallVector<int64_t> shape(type.getShape());
-    shape[dim] *= pieces.size();
+    shape[dim] = 0;
+    for (Value piece : pieces)
+      shape[dim] += cast<RankedTensorType>(piece.getType()).getDimSize(dim);
     window = spmd.create("hlo.concatenate", pieces, withShape(type, shape),
                          {spmd.builder.getNamedAttr(
                              "dimensions",
@@ -109,8 +169,9 @@ Value exchangeHalo(Spmd &spmd, Value local, ShardingAttr s,
   int64_t lowPad = 0, highPad = 0;
   for (int64_t t = 0; t < k; ++t) {
     // A range nothing uses (output padding) reads anything in the window.
-    offsets[t] =
-        rangeUsed[t] == 0 ? 0 : rangeStart[t] - (base(t) + jmin) * shard;
+    offsets[t] = rangeUsed[t] == 0
+                     ? 0
+                     : rangeStart[t] - (base(t) + jmin) * shard - windowLo;
     lowPad = std::max(lowPad, -offsets[t]);
   }
   for (int64_t t = 0; t < k; ++t) {

@@ -27,6 +27,8 @@
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
 
+#include <functional>
+
 namespace gshard::spmd {
 
 using mlir::Location;
@@ -168,6 +170,17 @@ struct ContractionSpec {
   llvm::SmallVector<int64_t> lhsOnlyIter, rhsOnlyIter, contractingIter;
   /// Operand dims that are contracted (masked when unevenly sharded).
   llvm::SmallVector<int64_t> lhsContracting, rhsContracting;
+  /// For ops whose local form depends on the split (grouped and spatially
+  /// split convolutions); both optional. `legalize` returns a candidate
+  /// iteration-space sharding with the dims the op cannot split that way
+  /// replicated. `buildLocal` builds the local op from the resharded
+  /// operands (`lhsSharding` is the lhs's plan sharding; `extra` the other
+  /// operands, replicated) instead of a clone with the local result type.
+  std::function<ShardingAttr(ShardingAttr iter)> legalize;
+  std::function<Value(ShardingAttr iter, ShardingAttr lhsSharding,
+                      Value lhsLocal, Value rhsLocal,
+                      llvm::ArrayRef<Value> extra, RankedTensorType localOut)>
+      buildLocal;
 };
 /// Partitions operands 0 and 1 of `op` as a contraction (Dot.cpp).
 LogicalResult partitionContraction(Operation *op, Spmd &spmd,
@@ -304,14 +317,24 @@ std::pair<int64_t, int64_t> haloTileOffsets(int64_t n, int64_t k,
                                             llvm::ArrayRef<int64_t> rangeStart,
                                             llvm::ArrayRef<int64_t> rangeUsed,
                                             bool mirrored = false);
+/// `trimmed`: each collective-permute moves only the rows of its source
+/// shard some range reads (haloPieceRows), not the whole shard; the cost is
+/// then the rows moved against the k - 1 shards of a gather.
 bool haloIsCheaperThanGather(int64_t n, int64_t k,
                              llvm::ArrayRef<int64_t> rangeStart,
                              llvm::ArrayRef<int64_t> rangeUsed,
-                             bool mirrored = false);
+                             bool mirrored = false, bool trimmed = false);
 Value exchangeHalo(Spmd &spmd, Value local, ShardingAttr s,
                    RankedTensorType global, int64_t dim,
                    llvm::ArrayRef<int64_t> rangeStart, int64_t rangeSize,
-                   llvm::ArrayRef<int64_t> rangeUsed, bool mirrored = false);
+                   llvm::ArrayRef<int64_t> rangeUsed, bool mirrored = false,
+                   bool trimmed = false);
+/// The rows [lo, hi) of the shard of tile base(t) + j that the ranges read
+/// (whole for inner offsets, trimmed at the first and last offset).
+std::pair<int64_t, int64_t> haloPieceRows(int64_t n, int64_t k,
+                                          llvm::ArrayRef<int64_t> rangeStart,
+                                          llvm::ArrayRef<int64_t> rangeUsed,
+                                          bool mirrored, int64_t j);
 /// `exchanged` (exchangeHalo's result along `dim`) with every element whose
 /// input index lies outside [0, inputSize) replaced by the scalar `fill`:
 /// the padding value of a pad, the init value of a reduce-window.
