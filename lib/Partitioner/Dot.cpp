@@ -214,6 +214,12 @@ LogicalResult partitionContraction(Operation *op, Spmd &spmd,
     }
   }
 
+  if (best.contractingTiled.empty())
+    if (Value local = buildWindowedEinsum(op, spmd, spec, lhs, rhs, best.lhs,
+                                          best.rhs, best.out)) {
+      spmd.set(op->getResult(0), {local, best.out, outType});
+      return success();
+    }
   Value lhsLocal = spmd.reshard(lhs, best.lhs);
   Value rhsLocal = spmd.reshard(rhs, best.rhs);
   if (!best.contractingTiled.empty()) {

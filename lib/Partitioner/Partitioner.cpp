@@ -365,6 +365,7 @@ struct SpmdPartitionerPass
     PartitionOptions options;
     options.numPartitions = numPartitions;
     options.warnOnReplication = warnOnReplication;
+    options.windowedEinsumThresholdMiB = windowedEinsumThresholdMiB;
     std::vector<CollectiveRecord> records;
     if (failed(partitionModule(getOperation(), options, &records)))
       return signalPassFailure();

@@ -186,6 +186,16 @@ struct ContractionSpec {
 LogicalResult partitionContraction(Operation *op, Spmd &spmd,
                                    const ContractionSpec &spec);
 
+/// The local result of a dot whose plan (operand and result shardings)
+/// gathers one operand along one of its non-contracting dims, computed by
+/// streaming that operand's chunks around the ring of the gather's devices
+/// in a while loop (WindowedEinsum.cpp); null when the plan is not of that
+/// form or the gathered operand is within the windowed-einsum threshold.
+Value buildWindowedEinsum(Operation *op, Spmd &spmd,
+                          const ContractionSpec &spec, const PValue &lhs,
+                          const PValue &rhs, ShardingAttr lhsPlan,
+                          ShardingAttr rhsPlan, ShardingAttr outPlan);
+
 /// The fallback: reshard operands to replicated (or to the op's maximal
 /// device), run the op on global shapes, warn.
 LogicalResult partitionReplicated(Operation *op, Spmd &spmd,

@@ -112,7 +112,8 @@ def check_one(args, path, workdir):
     result = {"seed": seed, "path": path, "outcome": "pass", "cause": ""}
 
     rc, _, err = run([args.gshard_opt, path, "--propagate", "--partition",
-                      "--num-partitions=%d" % n, "-o", part], args.timeout)
+                      "--num-partitions=%d" % n, "-o", part] + args.opt_arg,
+                     args.timeout)
     if rc is None:
         result.update(outcome="timeout", cause="gshard-opt: timeout")
         return result
@@ -171,6 +172,10 @@ def main():
     parser.add_argument("--generator", required=True)
     parser.add_argument("--gshard-opt", required=True)
     parser.add_argument("--gshard-sim", required=True)
+    parser.add_argument("--opt-arg", action="append", default=[],
+                        help="extra gshard-opt flag for the partition step, "
+                        "e.g. --opt-arg=--windowed-einsum-threshold-mib=0 "
+                        "(repeatable)")
     parser.add_argument("--seeds", required=True,
                         help="FIRST:COUNT, e.g. 0:200")
     parser.add_argument("--jobs", type=int, default=2)

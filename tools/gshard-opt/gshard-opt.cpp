@@ -87,6 +87,14 @@ llvm::cl::opt<int64_t> numPartitions(
                    "num_partitions)"),
     llvm::cl::init(0), llvm::cl::cat(toolCategory));
 
+llvm::cl::opt<int64_t> windowedEinsumThresholdMiB(
+    "windowed-einsum-threshold-mib",
+    llvm::cl::desc("With --partition: stream a dot operand around a ring of "
+                   "collective-permutes in a loop (windowed einsum) instead of "
+                   "all-gathering it when the gathered operand exceeds this "
+                   "many MiB per device (negative: never)"),
+    llvm::cl::init(256), llvm::cl::cat(toolCategory));
+
 llvm::cl::opt<bool> explainCollectives(
     "explain-collectives",
     llvm::cl::desc("With --partition: list every inserted collective, why, "
@@ -213,6 +221,7 @@ int main(int argc, char **argv) {
       return kExitBadInput;
     gshard::PartitionOptions options;
     options.numPartitions = numPartitions;
+    options.windowedEinsumThresholdMiB = windowedEinsumThresholdMiB;
     std::vector<gshard::CollectiveRecord> records;
     if (failed(gshard::partitionModule(*module, options, &records)))
       return kExitBadInput;

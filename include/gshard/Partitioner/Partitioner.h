@@ -31,6 +31,10 @@ struct PartitionOptions {
   /// Emit a warning (with location) for every op run replicated and every
   /// full rematerialization.
   bool warnOnReplication = true;
+  /// A dot whose plan gathers an operand larger than this per device (MiB)
+  /// streams it around a ring in a loop instead (windowed einsum); negative
+  /// disables it. 256 is XLA's SpmdPartitionerOptions default.
+  int64_t windowedEinsumThresholdMiB = 256;
 };
 
 /// One collective the partitioner inserted, and why.

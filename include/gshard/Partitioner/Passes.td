@@ -35,6 +35,11 @@ def SpmdPartitioner : Pass<"gshard-partition", "mlir::ModuleOp"> {
            /*default=*/"true",
            "Warn when an op runs replicated or a tensor is fully "
            "rematerialized on every device">,
+    Option<"windowedEinsumThresholdMiB", "windowed-einsum-threshold-mib",
+           "int64_t", /*default=*/"256",
+           "Stream a dot operand around a ring (windowed einsum) instead of "
+           "all-gathering it when the gathered operand exceeds this many MiB "
+           "per device; negative disables">,
   ];
 }
 
