@@ -23,8 +23,9 @@
 //
 // Splits the op cannot make are replicated before planning: group splits
 // that do not divide the group count, spatial splits of base-dilated
-// (lhs_dilate > 1) dims and halos that would move more than gathering the
-// dim. The kernel's spatial dims are always whole.
+// (lhs_dilate > 1) dims, splits leaving a tile without outputs and halos
+// that would move as much as gathering the dim. The kernel's spatial dims
+// are always whole.
 //
 //===----------------------------------------------------------------------===//
 
@@ -213,8 +214,12 @@ ShardingAttr ConvolutionPartitioner::legalize(ShardingAttr iter) const {
     int64_t outSize = outType.getDimSize(dims.getOutputSpatial()[i]);
     // Base dilation interleaves holes with the input rows: the rows a tile
     // needs are no longer a shifted window of the input (not handled).
+    // A split that leaves some tile without outputs (weight-gradient
+    // convolutions have output spatial dims of 1) computes everything on
+    // fewer devices while the others idle: not worth the halo.
     bool splittable = w.lhsDilate == 1 && w.size >= 1 && w.stride >= 1 &&
-                      w.rhsDilate >= 1 && outSize > 0;
+                      w.rhsDilate >= 1 &&
+                      (k - 1) * ((outSize + k - 1) / k) < outSize;
     if (splittable) {
       HaloRanges r = haloRanges(w, outSize, k);
       splittable =
