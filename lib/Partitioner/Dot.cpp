@@ -148,10 +148,17 @@ LogicalResult partitionContraction(Operation *op, Spmd &spmd,
   ShardingAttr lhsOwn = normalizeForTensor(lhs.sharding, lhsType.getRank());
   ShardingAttr rhsOwn = normalizeForTensor(rhs.sharding, rhsType.getRank());
   auto manual = [](ShardingAttr s) {
-    return s.isManual() || isManualSubgroup(s) || s.isMaximal();
+    return s.isManual() || isManualSubgroup(s);
   };
-  if (manual(result) || manual(lhsOwn) || manual(rhsOwn))
+  if (manual(result) || result.isMaximal() || manual(lhsOwn) || manual(rhsOwn))
     return partitionReplicated(op, spmd);
+  // An operand on one device is broadcast whatever the plan (reshard does
+  // it); plans are chosen as if it were replicated.
+  ShardingAttr replicated = ShardingAttr::getReplicated(context);
+  if (lhsOwn.isMaximal())
+    lhsOwn = replicated;
+  if (rhsOwn.isMaximal())
+    rhsOwn = replicated;
 
   // A sharding of the iteration space from an operand's or the result's,
   // with the dims outside the space (convolution windows) replicated.
