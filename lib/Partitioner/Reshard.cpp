@@ -24,6 +24,9 @@
 
 #include "llvm/Support/raw_ostream.h"
 
+#include <limits>
+#include <numeric>
+
 using namespace mlir;
 
 namespace gshard::spmd {
@@ -90,42 +93,70 @@ static Value gatherDims(Spmd &spmd, Value local, ShardingAttr &from,
   return local;
 }
 
-/// A dynamic-slice from `from` to `to` when each device's `to` tile lies in
-/// its `from` tile; null otherwise.
-static Value sliceTo(Spmd &spmd, Value local, ShardingAttr from,
-                     ShardingAttr to, RankedTensorType global) {
+/// What a dynamic-slice from `from` to `to` needs: per dim, the local size
+/// to pad to and the offset into the local tile (constant, or varying by
+/// device).
+struct SliceAnalysis {
+  SmallVector<int64_t> needed;
+  SmallVector<std::optional<int64_t>> constantRel;
+  SmallVector<bool> varying;
+};
+
+/// The slice analysis when each device's `to` tile lies in its `from` tile
+/// (valid target data from valid source data); nullopt otherwise.
+/// O(devices).
+static std::optional<SliceAnalysis> analyzeSlice(ShardingAttr from,
+                                                 ShardingAttr to,
+                                                 RankedTensorType global,
+                                                 int64_t numPartitions) {
   int64_t rank = global.getRank();
   ArrayRef<int64_t> shape = global.getShape();
   SmallVector<int64_t> fromShard = getTileShape(from, shape);
   SmallVector<int64_t> toShard = getTileShape(to, shape);
-  SmallVector<int64_t> needed(fromShard);
-  SmallVector<std::optional<int64_t>> constantRel(rank);
-  SmallVector<bool> varying(rank, false);
-  for (int64_t d = 0; d < spmd.numPartitions(); ++d) {
+  SliceAnalysis result{fromShard, SmallVector<std::optional<int64_t>>(rank),
+                       SmallVector<bool>(rank, false)};
+  for (int64_t d = 0; d < numPartitions; ++d) {
     bool holdsTo, holdsFrom;
     SmallVector<int64_t> ti = tileIndexOrZeros(to, d, rank, holdsTo);
     if (!holdsTo)
       continue;
     SmallVector<int64_t> fi = tileIndexOrZeros(from, d, rank, holdsFrom);
     if (!holdsFrom)
-      return nullptr;
+      return std::nullopt;
     for (int64_t i = 0; i < rank; ++i) {
       int64_t fo = fi[i] * fromShard[i], toff = ti[i] * toShard[i];
       int64_t rel = toff - fo;
       int64_t n = shape[i];
       if (rel < 0)
-        return nullptr;
+        return std::nullopt;
       // Valid target data must come from valid source data.
       if (std::min(toff + toShard[i], n) > std::min(fo + fromShard[i], n) &&
           std::min(toff + toShard[i], n) > toff)
-        return nullptr;
-      needed[i] = std::max(needed[i], rel + toShard[i]);
-      if (!constantRel[i])
-        constantRel[i] = rel;
-      else if (*constantRel[i] != rel)
-        varying[i] = true;
+        return std::nullopt;
+      result.needed[i] = std::max(result.needed[i], rel + toShard[i]);
+      if (!result.constantRel[i])
+        result.constantRel[i] = rel;
+      else if (*result.constantRel[i] != rel)
+        result.varying[i] = true;
     }
   }
+  return result;
+}
+
+/// A dynamic-slice from `from` to `to` when each device's `to` tile lies in
+/// its `from` tile; null otherwise.
+static Value sliceTo(Spmd &spmd, Value local, ShardingAttr from,
+                     ShardingAttr to, RankedTensorType global) {
+  int64_t rank = global.getRank();
+  ArrayRef<int64_t> shape = global.getShape();
+  SmallVector<int64_t> toShard = getTileShape(to, shape);
+  std::optional<SliceAnalysis> analysis =
+      analyzeSlice(from, to, global, spmd.numPartitions());
+  if (!analysis)
+    return nullptr;
+  ArrayRef<int64_t> needed = analysis->needed;
+  ArrayRef<std::optional<int64_t>> constantRel = analysis->constantRel;
+  ArrayRef<bool> varying = analysis->varying;
   auto type = cast<RankedTensorType>(local.getType());
   SmallVector<int64_t> high(rank, 0), low(rank, 0);
   for (int64_t i = 0; i < rank; ++i)
@@ -221,19 +252,347 @@ static Value permuteTo(Spmd &spmd, Value local, ShardingAttr from,
   return spmd.collectivePermute(local, pairs, "same tiles, other devices");
 }
 
-/// An all-to-all moving the split of dim `a` (k tiles) to dim `b`; returns
-/// the new local value and sets `from` to the resulting sharding.
-static Value allToAllMove(Spmd &spmd, Value local, ShardingAttr &from,
-                          RankedTensorType global, int64_t a, int64_t b) {
+//===----------------------------------------------------------------------===//
+// Multi-step plans
+//
+// A tiled sharding is a mesh of devices: its tile assignment with one dim
+// per data dim, then the subgroup dims. The plan steps move a factor of one
+// mesh dim to another, which keeps every device's data in place except
+// along the moved factor:
+//
+//   * gather: the minor factor f of data dim d joins the replicated
+//     subgroup (an all-gather over the f devices along it);
+//   * all-to-all: the minor factor f of data dim a becomes the minor factor
+//     of data dim b (each device sends 1/f of its tile along b to each of
+//     the f devices along the factor, which concatenate along a);
+//   * slice: a factor f of the replicated subgroup (major or minor part)
+//     becomes the minor factor of data dim d (a local dynamic-slice).
+//
+// A plan is a short sequence of such steps followed by a local slice or a
+// collective-permute (same data tiles, other devices) onto the target. The
+// planner searches breadth-first over sequences of at most kMaxPlanSteps
+// steps, only generating steps that move tile counts towards the target's,
+// and keeps the cheapest plan by bytes received per device. Plans never
+// pass through the fully replicated sharding: that is the full
+// rematerialization the fallback reports.
+//===----------------------------------------------------------------------===//
+
+static int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/// Whether each tile of a dim of size `n` cut into `t` tiles is exactly `f`
+/// consecutive tiles (same offsets, same padded size) of the `t * f`-tile
+/// cut. Always true for t == 1: the padding at the end is garbage anyway.
+static bool splitsEvenly(int64_t n, int64_t t, int64_t f) {
+  return t == 1 || ceilDiv(n, t) == f * ceilDiv(n, t * f);
+}
+
+/// `ta` with dim `dim` viewed as [dims[dim] / f, f] (the split is a reshape:
+/// the minor part is factor f).
+static TileAssignment splitTileDim(const TileAssignment &ta, int64_t dim,
+                                   int64_t f) {
+  SmallVector<int64_t> dims(ta.getDims());
+  dims[dim] /= f;
+  dims.insert(dims.begin() + dim + 1, f);
+  return ta.reshape(dims);
+}
+
+/// `ta` with factor `f` of dim `src` (its minor part, or its major part when
+/// `!minor`) moved to be the minor part of dim `dst`.
+static TileAssignment moveTileFactor(const TileAssignment &ta, int64_t src,
+                                     int64_t f, bool minor, int64_t dst) {
+  int64_t rank = ta.getRank();
+  SmallVector<int64_t> expanded;
+  for (int64_t i = 0; i < rank; ++i) {
+    if (i != src) {
+      expanded.push_back(ta.getDim(i));
+    } else if (minor) {
+      expanded.push_back(ta.getDim(i) / f);
+      expanded.push_back(f);
+    } else {
+      expanded.push_back(f);
+      expanded.push_back(ta.getDim(i) / f);
+    }
+  }
+  int64_t piece = minor ? src + 1 : src, rest = minor ? src : src + 1;
+  SmallVector<int64_t> perm;
+  for (int64_t i = 0; i < rank; ++i) {
+    perm.push_back(i == src ? rest : (i < src ? i : i + 1));
+    if (i == dst)
+      perm.push_back(piece);
+  }
+  SmallVector<int64_t> dims(ta.getDims());
+  dims[src] /= f;
+  dims[dst] *= f;
+  return ta.reshape(expanded).transpose(perm).reshape(dims);
+}
+
+namespace {
+
+/// A tiled sharding as a mesh: tile assignment, subgroup kinds of the dims
+/// after the `rank` data dims, and the replicated subgroup's dim (created
+/// with size 1 when absent).
+struct Mesh {
+  TileAssignment ta;
+  SmallVector<SubgroupKind> kinds;
+  int64_t replDim;
+
+  Mesh(ShardingAttr s, int64_t rank) : ta(getTileAssignment(s)) {
+    if (s.getReplicateOnLastTileDim())
+      kinds.push_back(SubgroupKind::Replicated);
+    else
+      kinds.append(s.getLastTileDims().begin(), s.getLastTileDims().end());
+    auto it = llvm::find(kinds, SubgroupKind::Replicated);
+    if (it == kinds.end()) {
+      SmallVector<int64_t> dims(ta.getDims());
+      dims.push_back(1);
+      ta = ta.reshape(dims);
+      kinds.push_back(SubgroupKind::Replicated);
+      replDim = ta.getRank() - 1;
+    } else {
+      replDim = rank + (it - kinds.begin());
+    }
+  }
+
+  ShardingAttr sharding(MLIRContext *context,
+                        const TileAssignment &assignment) const {
+    return canonicalizeSharding(
+        getSubgroupSharding(context, assignment, kinds));
+  }
+};
+
+enum class StepKind { Gather, AllToAll, Slice, GatherHalo, SliceHalo };
+
+/// One plan step: moves factor `factor` of mesh dim `src` to mesh dim `dst`
+/// (gather: data dim -> replicated; all-to-all: data -> data; slice:
+/// replicated -> data, its major part unless `minor`). The halo kinds are
+/// the gather and the slice of a dim whose tiles do not split evenly: the
+/// data each device needs comes from neighbouring tiles by
+/// collective-permutes (a halo exchange), then a local slice.
+struct PlanStep {
+  StepKind kind;
+  int64_t src, dst, factor;
+  bool minor;
+  ShardingAttr result;
+};
+
+struct Plan {
+  SmallVector<PlanStep, 4> steps;
+  double cost = std::numeric_limits<double>::infinity();
+};
+
+constexpr int kMaxPlanSteps = 4;
+/// Nodes the search may expand; keeps partitioning time bounded on large
+/// meshes (plans are short, the frontier small).
+constexpr int kMaxPlanNodes = 256;
+
+} // namespace
+
+/// The divisors of `n` greater than one, ascending.
+static SmallVector<int64_t> factorsOf(int64_t n) {
+  SmallVector<int64_t> result;
+  for (int64_t f = 2; f <= n; ++f)
+    if (n % f == 0)
+      result.push_back(f);
+  return result;
+}
+
+/// For a halo retiling of a dim of size `n` in `k` tiles, coarsened by `f`
+/// (`refine` false: tile i becomes tile i / f of k / f) or refined by `f`
+/// (tile i becomes the f tiles i * f + j of k * f, fetched together): the
+/// range each source tile fetches (start per tile, size, valid elements).
+static int64_t haloRanges(int64_t n, int64_t k, int64_t f, bool refine,
+                          SmallVectorImpl<int64_t> &start,
+                          SmallVectorImpl<int64_t> &used) {
+  int64_t size = refine ? f * ceilDiv(n, k * f) : ceilDiv(n, k / f);
+  for (int64_t i = 0; i < k; ++i) {
+    start.push_back(refine ? i * size : (i / f) * size);
+    used.push_back(std::clamp<int64_t>(n - start.back(), 0, size));
+  }
+  return size;
+}
+
+/// Collective-permutes a halo retiling needs (one per tile offset).
+static int64_t haloPermutes(int64_t n, int64_t k, int64_t f, bool refine) {
+  SmallVector<int64_t> start, used;
+  haloRanges(n, k, f, refine, start, used);
+  auto [jmin, jmax] = haloTileOffsets(n, k, start, used);
+  return jmax - jmin;
+}
+
+/// Bytes of one device's tile of `global` under `s`.
+static double localBytes(ShardingAttr s, RankedTensorType global) {
+  return getByteSize(getLocalType(global, s));
+}
+
+/// The cheapest plan from `from` to `to` (both tiled, same manual groups),
+/// or a plan with infinite cost when none exists.
+static Plan planReshard(ShardingAttr from, ShardingAttr to,
+                        RankedTensorType global, int64_t numPartitions) {
+  MLIRContext *context = from.getContext();
   int64_t rank = global.getRank();
-  SmallVector<int64_t> tiles = getTilesPerDim(from, rank);
-  int64_t k = tiles[a];
-  hlo::ReplicaGroupsAttr groups = getDeviceGroupsForDim(from, a);
+  ArrayRef<int64_t> shape = global.getShape();
+  SmallVector<int64_t> target = getTilesPerDim(to, rank);
+  // A fixed cost per collective prefers fewer steps among equal byte counts.
+  constexpr double kStepCost = 1;
+  Plan best;
+  struct Node {
+    ShardingAttr s;
+    double cost;
+    SmallVector<PlanStep, 4> steps;
+  };
+  llvm::DenseMap<mlir::Attribute, double> seen;
+  SmallVector<Node> frontier{{canonicalizeSharding(from), 0, {}}};
+  seen[frontier[0].s] = 0;
+  int expanded = 0;
+  for (int depth = 0; depth <= kMaxPlanSteps && !frontier.empty(); ++depth) {
+    SmallVector<Node> next;
+    for (Node &node : frontier) {
+      SmallVector<int64_t> tiles = getTilesPerDim(node.s, rank);
+      double bytes = localBytes(node.s, global);
+      // Finish: nothing, a local slice or a collective-permute.
+      auto finish = [&](double cost) {
+        if (cost < best.cost) {
+          best.cost = cost;
+          best.steps = node.steps;
+        }
+      };
+      if (shardingsEqual(node.s, to)) {
+        finish(node.cost);
+        continue;
+      }
+      bool refines = true;
+      for (int64_t i = 0; i < rank; ++i)
+        refines &= target[i] % tiles[i] == 0;
+      if (tiles == target)
+        finish(node.cost + bytes + kStepCost);
+      else if (refines && node.cost < best.cost &&
+               analyzeSlice(node.s, to, global, numPartitions))
+        finish(node.cost);
+      if (depth == kMaxPlanSteps || ++expanded > kMaxPlanNodes)
+        continue;
+      Mesh mesh(node.s, rank);
+      int64_t replicas = mesh.ta.getDim(mesh.replDim);
+      auto push = [&](StepKind kind, int64_t src, int64_t dst, int64_t f,
+                      bool minor, double stepCost) {
+        double cost = node.cost + stepCost + kStepCost;
+        if (cost >= best.cost)
+          return;
+        ShardingAttr result =
+            mesh.sharding(context, moveTileFactor(mesh.ta, src, f, minor, dst));
+        // Never through the fully replicated sharding.
+        if (!result.isTiled() || isTriviallyReplicated(result))
+          return;
+        auto [it, inserted] = seen.try_emplace(result, cost);
+        if (!inserted && it->second <= cost)
+          return;
+        it->second = cost;
+        Node child{result, cost, node.steps};
+        child.steps.push_back({kind, src, dst, f, minor, result});
+        next.push_back(std::move(child));
+      };
+      for (int64_t a = 0; a < rank; ++a) {
+        // Tiles of dim a the target does not keep.
+        int64_t excess = tiles[a] / std::gcd(tiles[a], target[a]);
+        // Tiles the target adds to dim a.
+        int64_t missing = target[a] % tiles[a] == 0 ? target[a] / tiles[a] : 1;
+        for (int64_t b = 0; b < rank && excess > 1; ++b) {
+          if (b == a || target[b] % tiles[b] != 0)
+            continue;
+          int64_t room = std::gcd(excess, target[b] / tiles[b]);
+          for (int64_t f : factorsOf(room))
+            if ((tiles[a] == f || splitsEvenly(shape[a], tiles[a] / f, f)) &&
+                splitsEvenly(shape[b], tiles[b], f))
+              push(StepKind::AllToAll, a, b, f, true, bytes * (f - 1) / f);
+        }
+        if (excess > 1) {
+          int64_t f = excess;
+          if (tiles[a] != f && !splitsEvenly(shape[a], tiles[a] / f, f)) {
+            int64_t permutes = haloPermutes(shape[a], tiles[a], f, false);
+            push(StepKind::GatherHalo, a, mesh.replDim, f, true,
+                 bytes * permutes + kStepCost * (permutes - 1));
+            f = tiles[a];
+          }
+          push(StepKind::Gather, a, mesh.replDim, f, true, bytes * (f - 1));
+        }
+        for (int64_t f : factorsOf(std::gcd(replicas, missing))) {
+          StepKind kind = StepKind::Slice;
+          double cost = 0;
+          if (!splitsEvenly(shape[a], tiles[a], f)) {
+            int64_t permutes = haloPermutes(shape[a], tiles[a], f, true);
+            kind = StepKind::SliceHalo;
+            cost = bytes * permutes + kStepCost * permutes;
+          }
+          push(kind, mesh.replDim, a, f, false, cost);
+          if (f != replicas)
+            push(kind, mesh.replDim, a, f, true, cost);
+        }
+      }
+    }
+    frontier = std::move(next);
+  }
+  return best;
+}
+
+/// All-gathers the minor factor `f` of data dim `dim` of `from` into its
+/// replicated subgroup (`result`).
+static Value gatherFactor(Spmd &spmd, Value local, ShardingAttr from,
+                          ShardingAttr result, RankedTensorType global,
+                          int64_t dim, int64_t f) {
+  int64_t rank = global.getRank();
+  TileAssignment split = splitTileDim(getTileAssignment(from), dim, f);
+  ShardingAttr view = getTiledSharding(spmd.getContext(), split);
+  local = spmd.allGather(local, dim, getDeviceGroupsForDim(view, dim + 1),
+                         "all-gather a factor of a dim's tiles");
+  auto type = cast<RankedTensorType>(local.getType());
+  int64_t size = getTileShape(result, global.getShape())[dim];
+  if (type.getDimSize(dim) != size) {
+    SmallVector<int64_t> start(rank, 0), limit(type.getShape());
+    limit[dim] = size;
+    local = spmd.slice(local, start, limit);
+  }
+  return local;
+}
+
+/// Retiles data dim `dim` of `from` by a halo exchange: coarsened by `f`
+/// (the minor factor joins the replicated subgroup) or refined by `f` (a
+/// replicated factor becomes its minor factor) into `result`, for dims whose
+/// tiles do not split evenly.
+static Value haloRetile(Spmd &spmd, Value local, ShardingAttr from,
+                        ShardingAttr result, RankedTensorType global,
+                        int64_t dim, int64_t f, bool refine) {
+  int64_t n = global.getDimSize(dim);
+  int64_t k = getTilesPerDim(from, global.getRank())[dim];
+  SmallVector<int64_t> start, used;
+  int64_t size = haloRanges(n, k, f, refine, start, used);
+  local = exchangeHalo(spmd, local, from, global, dim, start, size, used);
+  if (!refine)
+    return local;
+  // The fetched range holds tiles i * f + j, j < f, of `result`: take ours.
+  auto type = cast<RankedTensorType>(local.getType());
+  SmallVector<Value> starts(type.getRank(), spmd.constantI32(0));
+  starts[dim] = spmd.binary(
+      "hlo.subtract", spmd.tileOffset(result, dim, global.getShape()),
+      spmd.binary("hlo.multiply", spmd.tileIndex(from, dim),
+                  spmd.constantI32(size)));
+  SmallVector<int64_t> sizes(type.getShape());
+  sizes[dim] = getTileShape(result, global.getShape())[dim];
+  return spmd.dynamicSlice(local, starts, sizes);
+}
+
+/// An all-to-all moving the minor factor `k` of dim `a`'s tiles of `from`
+/// to be the minor factor of dim `b`'s tiles (`result`).
+static Value allToAllFactor(Spmd &spmd, Value local, ShardingAttr from,
+                            ShardingAttr result, RankedTensorType global,
+                            int64_t a, int64_t b, int64_t k) {
+  int64_t rank = global.getRank();
+  TileAssignment mesh = splitTileDim(getTileAssignment(from), a, k);
+  hlo::ReplicaGroupsAttr groups =
+      getDeviceGroupsForDim(getTiledSharding(spmd.getContext(), mesh), a + 1);
   auto type = cast<RankedTensorType>(local.getType());
   int64_t sa = type.getDimSize(a);
-  int64_t nb = global.getDimSize(b);
-  int64_t cb = (nb + k - 1) / k;
-  // Pad dim b to k * cb.
+  // The new tile size along b; each old tile is k of them (padded at the
+  // end when b was not tiled).
+  int64_t cb = getTileShape(result, global.getShape())[b];
   SmallVector<int64_t> low(rank, 0), high(rank, 0);
   high[b] = k * cb - type.getDimSize(b);
   if (high[b] != 0)
@@ -251,7 +610,7 @@ static Value allToAllMove(Spmd &spmd, Value local, ShardingAttr &from,
   }
   local = spmd.reshape(local, split);
   local = spmd.allToAll(local, b, groups, "move a split between dims");
-  // Move the source dim (b) right before a, then merge it into a.
+  // Move the received pieces (dim b) right before a, then merge them into a.
   int64_t aPos = a < b ? a : a + 1;
   SmallVector<int64_t> perm;
   for (int64_t i = 0; i < rank + 1; ++i) {
@@ -266,20 +625,64 @@ static Value allToAllMove(Spmd &spmd, Value local, ShardingAttr &from,
   for (int64_t i = 0; i < rank; ++i)
     merged.push_back(i == a ? k * sa : (i == b ? cb : type.getDimSize(i)));
   local = spmd.reshape(local, merged);
-  if (k * sa != global.getDimSize(a)) {
+  int64_t size = getTileShape(result, global.getShape())[a];
+  if (k * sa != size) {
     SmallVector<int64_t> start(rank, 0), limit(merged);
-    limit[a] = global.getDimSize(a);
+    limit[a] = size;
     local = spmd.slice(local, start, limit);
   }
-  TileAssignment ta = getTileAssignment(from);
-  SmallVector<int64_t> swap;
-  for (int64_t i = 0; i < ta.getRank(); ++i)
-    swap.push_back(i == a ? b : (i == b ? a : i));
-  from =
-      normalizeForTensor(getTiledSharding(spmd.getContext(), ta.transpose(swap),
-                                          from.getReplicateOnLastTileDim(),
-                                          from.getLastTileDims()),
-                         rank);
+  return local;
+}
+
+/// An all-to-all moving the whole split of dim `a` to dim `b` (not tiled);
+/// sets `from` to the resulting sharding.
+static Value allToAllMove(Spmd &spmd, Value local, ShardingAttr &from,
+                          RankedTensorType global, int64_t a, int64_t b) {
+  int64_t rank = global.getRank();
+  int64_t k = getTilesPerDim(from, rank)[a];
+  Mesh mesh(from, rank);
+  ShardingAttr result =
+      mesh.sharding(spmd.getContext(), moveTileFactor(mesh.ta, a, k, true, b));
+  local = allToAllFactor(spmd, local, from, result, global, a, b, k);
+  from = result;
+  return local;
+}
+
+/// Runs the steps of `plan` on `local`; sets `from` to the sharding reached.
+static Value runPlan(Spmd &spmd, Value local, ShardingAttr &from,
+                     const Plan &plan, RankedTensorType global) {
+  for (const PlanStep &step : plan.steps) {
+    switch (step.kind) {
+    case StepKind::Gather:
+      local = gatherFactor(spmd, local, from, step.result, global, step.src,
+                           step.factor);
+      break;
+    case StepKind::AllToAll:
+      local = allToAllFactor(spmd, local, from, step.result, global, step.src,
+                             step.dst, step.factor);
+      break;
+    case StepKind::GatherHalo:
+      local = haloRetile(spmd, local, from, step.result, global, step.src,
+                         step.factor, /*refine=*/false);
+      break;
+    case StepKind::SliceHalo:
+      local = haloRetile(spmd, local, from, step.result, global, step.dst,
+                         step.factor, /*refine=*/true);
+      break;
+    case StepKind::Slice: {
+      Value sliced = sliceTo(spmd, local, from, step.result, global);
+      if (!sliced) {
+        spmd.error("internal error: reshard plan step " + toString(from) +
+                   " -> " + toString(step.result) +
+                   " is not a slice within each device's tile");
+        return nullptr;
+      }
+      local = sliced;
+      break;
+    }
+    }
+    from = step.result;
+  }
   return local;
 }
 
@@ -369,6 +772,30 @@ Value Spmd::reshardTensor(Value local, ShardingAttr from, ShardingAttr to,
     if (fromTiles == toTiles) {
       if (Value v = permuteTo(*this, local, from, to, global))
         return v;
+    }
+    if (Value v = sliceTo(*this, local, from, to, global))
+      return v;
+    // Multi-step plans (all-to-alls, partial gathers, slices of the
+    // replicated subgroup, then a slice or a permute).
+    if (isManualSubgroup(from) == isManualSubgroup(to)) {
+      Plan plan = planReshard(from, to, global, numPartitions());
+      if (!plan.steps.empty()) {
+        Value before = local;
+        local = runPlan(*this, local, from, plan, global);
+        if (!local)
+          return before;
+        if (shardingsEqual(from, to))
+          return local;
+        if (Value v = sliceTo(*this, local, from, to, global))
+          return v;
+        if (Value v = permuteTo(*this, local, from, to, global))
+          return v;
+        error("internal error: the reshard plan from " + toString(recordFrom) +
+              " to " + toString(recordTo) + " ends at " + toString(from) +
+              ", which reaches the target neither by a slice nor by a "
+              "collective-permute");
+        return local;
+      }
     }
     // All-to-all: the split of `a` moves to `b`, other dims agree.
     bool moved = false;
