@@ -23,7 +23,8 @@
 //
 // Splits the op cannot make are replicated before planning: group splits
 // that do not divide the group count, spatial splits of base-dilated
-// (lhs_dilate > 1) dims, splits leaving a tile without outputs and halos
+// (lhs_dilate > 1) dims, splits leaving half the tiles without outputs and
+// halos
 // that would move as much as gathering the dim. The kernel's spatial dims
 // are always whole.
 //
@@ -214,12 +215,14 @@ ShardingAttr ConvolutionPartitioner::legalize(ShardingAttr iter) const {
     int64_t outSize = outType.getDimSize(dims.getOutputSpatial()[i]);
     // Base dilation interleaves holes with the input rows: the rows a tile
     // needs are no longer a shifted window of the input (not handled).
-    // A split that leaves some tile without outputs (weight-gradient
-    // convolutions have output spatial dims of 1) computes everything on
-    // fewer devices while the others idle: not worth the halo.
+    // A split that leaves half the tiles or more without outputs (weight-
+    // gradient convolutions have output spatial dims of 1) computes on few
+    // devices while the others idle; the plan cost (bytes moved) does not
+    // see that, nor the halo: keep such dims whole (a heuristic).
+    int64_t outShard = (outSize + k - 1) / k;
+    int64_t busyTiles = outShard > 0 ? (outSize + outShard - 1) / outShard : 0;
     bool splittable = w.lhsDilate == 1 && w.size >= 1 && w.stride >= 1 &&
-                      w.rhsDilate >= 1 &&
-                      (k - 1) * ((outSize + k - 1) / k) < outSize;
+                      w.rhsDilate >= 1 && 2 * busyTiles > k;
     if (splittable) {
       HaloRanges r = haloRanges(w, outSize, k);
       splittable =
