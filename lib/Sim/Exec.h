@@ -24,6 +24,7 @@ namespace gshard::sim {
 
 class ExecContext;
 class Rendezvous;
+class SharedWork;
 
 using Handler = LiteralRef (*)(ExecContext &ctx, mlir::Operation *op,
                                llvm::ArrayRef<LiteralRef> operands);
@@ -48,6 +49,8 @@ struct CompiledComputation {
   std::vector<Handler> handlers;
   std::vector<llvm::SmallVector<int, 4>> operandSlots;
   std::vector<llvm::SmallVector<int, 2>> releaseAfter;
+  /// Whether devices may share the instruction's result (SharedWork.h).
+  std::vector<bool> shareable;
   /// Slot of the root value.
   int rootSlot = -1;
   size_t numParameters = 0;
@@ -96,6 +99,9 @@ public:
   int64_t replicaId;
   int64_t partitionId;
   Rendezvous *rendezvous;
+  /// Results devices of a multi-device run share (SharedWork.h); null on
+  /// one device and without ExecOptions::fastPaths.
+  SharedWork *sharedWork = nullptr;
   /// How often each collective has executed on this device (matching key).
   llvm::DenseMap<mlir::Operation *, int64_t> occurrences;
   uint64_t rngCounter = 0;

@@ -10,6 +10,7 @@
 
 #include "Exec.h"
 #include "Rendezvous.h"
+#include "SharedWork.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallPtrSet.h"
@@ -135,6 +136,7 @@ bool Program::build(ModuleOp module, std::string &error) {
       compiled->ops.push_back(&op);
       compiled->operandSlots.push_back(std::move(operands));
       compiled->handlers.push_back(table.lookup(op.getName().getStringRef()));
+      compiled->shareable.push_back(SharedWork::isCandidate(&op));
       slotOf[op.getResult(0)] = slot;
       if (auto param = dyn_cast<hlo::ParameterOp>(op))
         compiled->numParameters = std::max<size_t>(
@@ -224,7 +226,10 @@ LiteralRef ExecContext::call(const CompiledComputation &computation,
     for (int dead : computation.releaseAfter[i])
       if (llvm::count(slots, dead) == 1)
         values[dead].reset();
-    LiteralRef result = handler(*this, op, operands);
+    LiteralRef result = sharedWork && computation.shareable[i] &&
+                                SharedWork::isWorthSharing(operands)
+                            ? sharedWork->run(*this, op, handler, operands)
+                            : handler(*this, op, operands);
     operands.clear();
     if (!result) {
       if (error.empty())
@@ -414,9 +419,12 @@ std::vector<LiteralRef> Executable::run(ArrayRef<std::vector<LiteralRef>> args,
     return results;
   }
   Rendezvous rendezvous(numDevices, options.numPartitions);
+  SharedWork sharedWork;
   auto runDevice = [&](int64_t device) {
     ExecContext ctx(*program, options, device / options.numPartitions,
                     device % options.numPartitions, &rendezvous);
+    if (options.fastPaths)
+      ctx.sharedWork = &sharedWork;
     results[device] = ctx.call(entry, args[device]);
     if (!results[device])
       errors[device] =
