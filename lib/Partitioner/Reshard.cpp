@@ -773,6 +773,26 @@ Value Spmd::reshardTensor(Value local, ShardingAttr from, ShardingAttr to,
       if (Value v = permuteTo(*this, local, from, to, global))
         return v;
     }
+    // All-to-all: the whole split of `a` moves to `b`, other dims agree (a
+    // check on tile counts only, before the O(devices) ones).
+    bool moved = false;
+    for (int64_t a = 0; a < rank && !moved; ++a) {
+      for (int64_t b = 0; b < rank && !moved; ++b) {
+        if (a == b || fromTiles[a] == 1 || fromTiles[b] != 1 ||
+            toTiles[a] != 1 || toTiles[b] != fromTiles[a])
+          continue;
+        bool othersAgree = true;
+        for (int64_t i = 0; i < rank; ++i)
+          if (i != a && i != b && fromTiles[i] != toTiles[i])
+            othersAgree = false;
+        if (!othersAgree)
+          continue;
+        local = allToAllMove(*this, local, from, global, a, b);
+        moved = true;
+      }
+    }
+    if (moved)
+      continue;
     if (Value v = sliceTo(*this, local, from, to, global))
       return v;
     // Multi-step plans (all-to-alls, partial gathers, slices of the
@@ -797,27 +817,6 @@ Value Spmd::reshardTensor(Value local, ShardingAttr from, ShardingAttr to,
         return local;
       }
     }
-    // All-to-all: the split of `a` moves to `b`, other dims agree.
-    bool moved = false;
-    for (int64_t a = 0; a < rank && !moved; ++a) {
-      for (int64_t b = 0; b < rank && !moved; ++b) {
-        if (a == b || fromTiles[a] == 1 || fromTiles[b] != 1 ||
-            toTiles[a] != 1 || toTiles[b] != fromTiles[a])
-          continue;
-        bool othersAgree = true;
-        for (int64_t i = 0; i < rank; ++i)
-          if (i != a && i != b && fromTiles[i] != toTiles[i])
-            othersAgree = false;
-        if (!othersAgree)
-          continue;
-        local = allToAllMove(*this, local, from, global, a, b);
-        moved = true;
-      }
-    }
-    if (moved)
-      continue;
-    if (Value v = sliceTo(*this, local, from, to, global))
-      return v;
     // Gather the dims whose tiling the target cannot refine.
     SmallVector<int64_t> dims;
     for (int64_t i = 0; i < rank; ++i)
