@@ -14,12 +14,19 @@
 //     (within a group) stays whole. With batch groups the lhs batch dim
 //     plays the lhs feature's part, the result batch (within a group)
 //     stays whole and the input features are contracted as usual;
-//   * the spatial dims of the lhs and the result: output tile t needs the
-//     input rows from its first window's start to its last window's end,
-//     which run into the neighbouring input tiles. Those rows come from
-//     the neighbours by collective-permutes (exchangeHalo), rows outside
-//     the input are zeroed (the convolution's padding), and the local
-//     convolution runs on them without padding on that dim.
+//   * the spatial dims of the lhs and the result (output split): output
+//     tile t needs the input rows from its first window's start to its
+//     last window's end, which run into the neighbouring input tiles.
+//     Those rows come from the neighbours by collective-permutes
+//     (exchangeHalo, only the rows needed), rows outside the input are
+//     zeroed (the convolution's padding), and the local convolution runs
+//     on them without padding on that dim;
+//   * or, when the rhs splits a spatial dim the result does not (weight-
+//     gradient convolutions), the spatial dims of the lhs and the rhs
+//     (kernel split): tile t holds a range of kernel taps (zero past the
+//     kernel's end), brings the input rows those taps read for every
+//     output the same way, convolves with its taps and the partial sums
+//     are all-reduced like a contracting dim.
 //
 // Splits the op cannot make are replicated before planning: group splits
 // that do not divide the group count, spatial splits of base-dilated
@@ -44,15 +51,18 @@ struct SpatialWindow {
           rhsDilate = 1, reversal = 0;
 };
 
-/// The input ranges of the `k` output tiles of a spatial dim: tile t's
-/// outputs [t*so, t*so + so) read input rows from `start[t]` on, `size`
-/// rows in all, of which the first `used[t]` feed outputs inside the result.
+/// The input ranges of the `k` tiles of a split spatial dim: tile t reads
+/// input rows from `start[t]` on, `size` rows in all, of which the first
+/// `used[t]` must be right.
 struct HaloRanges {
   SmallVector<int64_t> start, used;
   int64_t size = 0;
 };
 
-HaloRanges haloRanges(const SpatialWindow &w, int64_t outSize, int64_t k) {
+/// The output split: tile t's outputs [t*so, t*so + so) read rows from
+/// their first window's start to their last window's end.
+HaloRanges outputSplitRanges(const SpatialWindow &w, int64_t outSize,
+                             int64_t k) {
   HaloRanges r;
   int64_t so = (outSize + k - 1) / k;
   int64_t span = (w.size - 1) * w.rhsDilate + 1;
@@ -61,6 +71,26 @@ HaloRanges haloRanges(const SpatialWindow &w, int64_t outSize, int64_t k) {
     r.start.push_back(t * so * w.stride - w.padLow);
     int64_t u = std::clamp<int64_t>(outSize - t * so, 0, so);
     r.used.push_back(u > 0 ? (u - 1) * w.stride + span : 0);
+  }
+  return r;
+}
+
+/// The kernel split (weight-gradient convolutions, where the rhs is split
+/// along the same spatial dim as the lhs): tile t holds kernel taps
+/// [t*sk, t*sk + sk) (in reversed order under window reversal) and computes
+/// every output from them: rows from the first output's first tap to the
+/// last output's last tap. The partial sums are all-reduced.
+HaloRanges kernelSplitRanges(const SpatialWindow &w, int64_t outSize,
+                             int64_t k) {
+  HaloRanges r;
+  int64_t sk = (w.size + k - 1) / k;
+  r.size = (outSize - 1) * w.stride + (sk - 1) * w.rhsDilate + 1;
+  for (int64_t t = 0; t < k; ++t) {
+    // Local tap j is global tap t*sk + j, or size - (t+1)*sk + j reversed.
+    int64_t firstTap = w.reversal ? w.size - (t + 1) * sk : t * sk;
+    bool empty = t * sk >= w.size;
+    r.start.push_back(empty ? 0 : firstTap * w.rhsDilate - w.padLow);
+    r.used.push_back(empty ? 0 : r.size);
   }
   return r;
 }
@@ -80,8 +110,19 @@ public:
 
 private:
   ContractionSpec buildSpec();
-  /// Whether the lhs or the result splits a spatial dim.
+  /// Whether the lhs, the rhs or the result splits a spatial dim.
   bool spatiallySplit();
+  /// Whether the tiles of spatial dim i read the input in mirrored order:
+  /// a reversed kernel split (tile t's taps read the rows near tile k-1-t).
+  bool mirrored(int64_t i) const {
+    return kernelSplit[i] && window(i).reversal;
+  }
+  /// The input ranges of spatial dim i split k ways.
+  HaloRanges ranges(int64_t i, int64_t k) const {
+    int64_t outSize = outType.getDimSize(dims.getOutputSpatial()[i]);
+    return kernelSplit[i] ? kernelSplitRanges(window(i), outSize, k)
+                          : outputSplitRanges(window(i), outSize, k);
+  }
   ShardingAttr legalize(ShardingAttr iter) const;
   Value buildLocal(ShardingAttr iter, ShardingAttr lhsSharding, Value lhs,
                    Value rhs, ArrayRef<Value> extra, RankedTensorType localOut);
@@ -95,9 +136,12 @@ private:
   RankedTensorType lhsType, rhsType, outType;
   hlo::WindowAttr windowAttr;
   int64_t featureGroups, batchGroups;
-  /// Iteration dims: the group dim (-1 when ungrouped) and the first
-  /// spatial dim (spatial dim i is iteration dim firstSpatialIter + i).
-  int64_t groupIter = -1, firstSpatialIter = 0, iterRank = 0;
+  /// Iteration dims: the group dim (-1 when ungrouped) and that of each
+  /// spatial dim; whether spatial dim i is split on the kernel (contracted)
+  /// rather than on the output.
+  int64_t groupIter = -1, iterRank = 0;
+  SmallVector<int64_t> spatialIter;
+  SmallVector<bool> kernelSplit;
 };
 
 SpatialWindow ConvolutionPartitioner::window(int64_t i) const {
@@ -165,10 +209,33 @@ ContractionSpec ConvolutionPartitioner::buildSpec() {
     spec.lhsContracting.push_back(dims.getInputFeature());
     spec.rhsContracting.push_back(dims.getKernelInputFeature());
   }
-  firstSpatialIter = spec.iterRank;
-  for (int64_t i = 0; i < numSpatial(); ++i)
-    spec.lhsOnlyIter.push_back(
-        addIter(dims.getInputSpatial()[i], -1, dims.getOutputSpatial()[i]));
+  // A spatial dim the rhs splits while the result does not is contracted
+  // (kernel split); otherwise the lhs and result share it (output split).
+  ShardingAttr rhsOwn =
+      normalizeForTensor(spmd.get(conv.getRhs()).sharding, rhsType.getRank());
+  ShardingAttr outOwn =
+      normalizeForTensor(getResultSharding(conv), outType.getRank());
+  auto tilesOf = [](ShardingAttr s, int64_t rank) {
+    return s && s.isTiled() ? getTilesPerDim(s, rank)
+                            : SmallVector<int64_t>(rank, 1);
+  };
+  SmallVector<int64_t> rhsTiles = tilesOf(rhsOwn, rhsType.getRank());
+  SmallVector<int64_t> outTiles = tilesOf(outOwn, outType.getRank());
+  for (int64_t i = 0; i < numSpatial(); ++i) {
+    int64_t in = dims.getInputSpatial()[i];
+    int64_t kernel = dims.getKernelSpatial()[i];
+    int64_t out = dims.getOutputSpatial()[i];
+    kernelSplit.push_back(rhsTiles[kernel] > 1 && outTiles[out] == 1);
+    if (kernelSplit.back()) {
+      spatialIter.push_back(addIter(in, kernel, -1));
+      spec.contractingIter.push_back(spatialIter.back());
+      spec.lhsContracting.push_back(in);
+      spec.rhsContracting.push_back(kernel);
+    } else {
+      spatialIter.push_back(addIter(in, -1, out));
+      spec.lhsOnlyIter.push_back(spatialIter.back());
+    }
+  }
   iterRank = spec.iterRank;
   // An ungrouped convolution whose lhs and result are whole on every
   // spatial dim is a plain contraction (no candidate splits a spatial dim):
@@ -195,6 +262,8 @@ bool ConvolutionPartitioner::spatiallySplit() {
   };
   return splits(spmd.get(conv.getLhs()).sharding, lhsType,
                 dims.getInputSpatial()) ||
+         splits(spmd.get(conv.getRhs()).sharding, rhsType,
+                dims.getKernelSpatial()) ||
          splits(getResultSharding(conv), outType, dims.getOutputSpatial());
 }
 
@@ -207,7 +276,7 @@ ShardingAttr ConvolutionPartitioner::legalize(ShardingAttr iter) const {
       std::max(featureGroups, batchGroups) % tiles[groupIter] != 0)
     unsplittable.push_back(groupIter);
   for (int64_t i = 0; i < numSpatial(); ++i) {
-    int64_t k = tiles[firstSpatialIter + i];
+    int64_t k = tiles[spatialIter[i]];
     if (k <= 1)
       continue;
     SpatialWindow w = window(i);
@@ -219,18 +288,19 @@ ShardingAttr ConvolutionPartitioner::legalize(ShardingAttr iter) const {
     // gradient convolutions have output spatial dims of 1) computes on few
     // devices while the others idle; the plan cost (bytes moved) does not
     // see that, nor the halo: keep such dims whole (a heuristic).
-    int64_t outShard = (outSize + k - 1) / k;
-    int64_t busyTiles = outShard > 0 ? (outSize + outShard - 1) / outShard : 0;
+    // (For a kernel split: the taps.)
+    int64_t split = kernelSplit[i] ? w.size : outSize;
+    int64_t outShard = (split + k - 1) / k;
+    int64_t busyTiles = outShard > 0 ? (split + outShard - 1) / outShard : 0;
     bool splittable = w.lhsDilate == 1 && w.size >= 1 && w.stride >= 1 &&
                       w.rhsDilate >= 1 && 2 * busyTiles > k;
-    if (splittable) {
-      HaloRanges r = haloRanges(w, outSize, k);
-      splittable =
-          haloIsCheaperThanGather(inSize, k, r.start, r.used,
-                                  /*mirrored=*/false, /*trimmed=*/true);
+    if (splittable && outSize > 0) {
+      HaloRanges r = ranges(i, k);
+      splittable = haloIsCheaperThanGather(inSize, k, r.start, r.used,
+                                           mirrored(i), /*trimmed=*/true);
     }
     if (!splittable)
-      unsplittable.push_back(firstSpatialIter + i);
+      unsplittable.push_back(spatialIter[i]);
   }
   if (unsplittable.empty())
     return iter;
@@ -251,18 +321,19 @@ Value ConvolutionPartitioner::buildLocal(ShardingAttr iter,
     windows.push_back(window(i));
   bool windowChanged = false;
   for (int64_t i = 0; i < ns; ++i) {
-    int64_t k = tiles[firstSpatialIter + i];
+    int64_t k = tiles[spatialIter[i]];
     if (k <= 1)
       continue;
     // Tile t's input rows, from its own and neighbouring tiles, with rows
     // outside the input (padding, and the garbage past an uneven last
-    // tile) zeroed: the local convolution then needs no padding here.
+    // tile) zeroed: the local convolution then needs no padding here. A
+    // kernel split convolves with the local taps (those past the kernel's
+    // end were zeroed by partitionContraction).
     int64_t d = dims.getInputSpatial()[i];
     int64_t inSize = lhsType.getDimSize(d);
-    HaloRanges r = haloRanges(
-        windows[i], outType.getDimSize(dims.getOutputSpatial()[i]), k);
+    HaloRanges r = ranges(i, k);
     lhs = exchangeHalo(spmd, lhs, lhsSharding, lhsType, d, r.start, r.size,
-                       r.used, /*mirrored=*/false, /*trimmed=*/true);
+                       r.used, mirrored(i), /*trimmed=*/true);
     bool outside = false;
     for (int64_t t = 0; t < k; ++t)
       outside |=
@@ -272,6 +343,8 @@ Value ConvolutionPartitioner::buildLocal(ShardingAttr iter,
           replaceOutsideInput(spmd, lhs, lhsSharding, d, r.start, inSize,
                               spmd.constantScalar(lhsType.getElementType(), 0));
     windows[i].padLow = windows[i].padHigh = 0;
+    if (kernelSplit[i])
+      windows[i].size = (windows[i].size + k - 1) / k;
     windowChanged = true;
   }
   SmallVector<Value> operands{lhs, rhs};
