@@ -19,6 +19,7 @@
 #include "llvm/ADT/DenseMap.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <limits>
 
@@ -354,6 +355,42 @@ bool mergeSort(std::vector<int64_t> &items, Less less) {
   return true;
 }
 
+/// The stable order of `order` by one native key compared with LT or GT,
+/// when that compare is a strict weak order (integer keys, float keys
+/// without NaN): then every stable sort yields the same permutation, so
+/// std::stable_sort on the keys gives mergeSort's result several times
+/// faster. Returns false (and leaves `order`) otherwise.
+static bool sortBySingleKey(const std::vector<LexLevel> &levels,
+                            std::vector<int64_t> &order) {
+  if (levels.size() != 1 || levels[0].tie.valid)
+    return false;
+  const NativeComparator &c = levels[0].order;
+  const NativeKeys &keys = levels[0].orderKeys;
+  bool greater = c.direction == hlo::ComparisonDirection::GT;
+  if (!greater && c.direction != hlo::ComparisonDirection::LT)
+    return false;
+  auto run = [&](const auto &key) {
+    if (greater)
+      std::stable_sort(order.begin(), order.end(),
+                       [&](int64_t a, int64_t b) { return key[a] > key[b]; });
+    else
+      std::stable_sort(order.begin(), order.end(),
+                       [&](int64_t a, int64_t b) { return key[a] < key[b]; });
+    return true;
+  };
+  if (!keys.floats.empty()) {
+    for (double v : keys.floats)
+      if (std::isnan(v))
+        return false;
+    return run(keys.floats);
+  }
+  if (c.type == hlo::ComparisonType::UNSIGNED) {
+    std::vector<uint64_t> unsignedKeys(keys.ints.begin(), keys.ints.end());
+    return run(unsignedKeys);
+  }
+  return run(keys.ints);
+}
+
 LiteralRef packResults(Operation *op, std::vector<LiteralRef> results) {
   if (results.size() == 1 && !isa<TupleType>(op->getResult(0).getType()))
     return results[0];
@@ -420,15 +457,19 @@ LiteralRef sortHandler(ExecContext &ctx, Operation *op,
                                     level.tieKeys))
           return nullptr;
       }
-      sorted = mergeSort(order, [&](int64_t a, int64_t b) -> int {
-        for (const LexLevel &level : levels) {
-          if (level.tie.valid && level.tieKeys.compare(level.tie, a, b) ==
-                                     level.tieKeys.compare(level.tie, b, a))
-            continue;
-          return level.orderKeys.compare(level.order, a, b);
-        }
-        return 0;
-      });
+      if (sortBySingleKey(levels, order)) {
+        sorted = true;
+      } else {
+        sorted = mergeSort(order, [&](int64_t a, int64_t b) -> int {
+          for (const LexLevel &level : levels) {
+            if (level.tie.valid && level.tieKeys.compare(level.tie, a, b) ==
+                                       level.tieKeys.compare(level.tie, b, a))
+              continue;
+            return level.orderKeys.compare(level.order, a, b);
+          }
+          return 0;
+        });
+      }
     } else if (scalar) {
       sorted = mergeSort(order, [&](int64_t a, int64_t b) -> int {
         for (size_t k = 0; k < operands.size(); ++k) {

@@ -453,4 +453,43 @@ ENTRY %main () -> (f32[96,96], f32[2,12,12,8], f32[4,4096], s32[4,4096]) {
   EXPECT_EQ(general[1], general[7]);
 }
 
+/// A sort by one key compared with GT or LT (a strict weak order for
+/// integers and NaN-free floats) runs as std::stable_sort; with ties, -0,
+/// infinities and (falling back to the merge sort) NaN it must give the
+/// general interpreter's permutation, for f32/bf16 FLOAT and TOTALORDER,
+/// s32 and u16 keys, carrying a second operand along.
+TEST_F(SimFastPathTest, SortBySingleKey) {
+  struct Case {
+    const char *type, *direction, *compareType;
+    bool specials;
+  };
+  const Case cases[] = {{"f32", "GT", "", false},
+                        {"f32", "LT", "", true},
+                        {"bf16", "GT", ", type=TOTALORDER", true},
+                        {"f32", "LT", ", type=TOTALORDER", false},
+                        {"s32", "GT", "", false},
+                        {"u16", "LT", "", false}};
+  for (const Case &c : cases) {
+    std::string type = c.type;
+    bool isInt = type == "s32" || type == "u16";
+    std::string keys = isInt ? ints(5, 61, type == "u16" ? 0 : -4, 4)
+                             : floats(5, 61, c.specials);
+    std::string text =
+        "HloModule m\n%cmp (a: " + type + "[], b: " + type +
+        "[], c: s32[], d: s32[]) -> pred[] {\n  %a = " + type +
+        "[] parameter(0)\n  %b = " + type +
+        "[] parameter(1)\n  %c = s32[] parameter(2)\n  %d = "
+        "s32[] parameter(3)\n  ROOT %r = pred[] compare(%a, "
+        "%b), direction=" +
+        c.direction + c.compareType + "\n}\nENTRY %main () -> (" + type +
+        "[5,61], s32[5,61]) {\n  %k = " + type + "[5,61] constant(" + keys +
+        ")\n  %i = s32[5,61] iota(), iota_dimension=1\n  ROOT "
+        "%s = (" +
+        type +
+        "[5,61], s32[5,61]) sort(%k, %i), dimensions={1}, "
+        "to_apply=%cmp\n}\n";
+    expectSame(text);
+  }
+}
+
 } // namespace
