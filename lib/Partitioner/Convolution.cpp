@@ -20,7 +20,8 @@
 //     Those rows come from the neighbours by collective-permutes
 //     (exchangeHalo, only the rows needed), rows outside the input are
 //     zeroed (the convolution's padding), and the local convolution runs
-//     on them without padding on that dim;
+//     on them without padding on that dim (with base dilation: the same
+//     local padding on every tile, when the tiles start in the same phase);
 //   * or, when the rhs splits a spatial dim the result does not (weight-
 //     gradient convolutions), the spatial dims of the lhs and the rhs
 //     (kernel split): tile t holds a range of kernel taps (zero past the
@@ -29,8 +30,9 @@
 //     are all-reduced like a contracting dim.
 //
 // Splits the op cannot make are replicated before planning: group splits
-// that do not divide the group count, spatial splits of base-dilated
-// (lhs_dilate > 1) dims, splits leaving half the tiles without outputs and
+// that do not divide the group count, base-dilated (lhs_dilate > 1) output
+// splits whose tiles would need different local paddings and kernel splits
+// of base-dilated dims, splits leaving half the tiles without outputs and
 // halos
 // that would move as much as gathering the dim. The kernel's spatial dims
 // are always whole.
@@ -53,25 +55,52 @@ struct SpatialWindow {
 
 /// The input ranges of the `k` tiles of a split spatial dim: tile t reads
 /// input rows from `start[t]` on, `size` rows in all, of which the first
-/// `used[t]` must be right.
+/// `used[t]` must be right; the local convolution pads them by `padLow`
+/// and `padHigh` (base dilation only). `valid` is false when the tiles
+/// would need different local windows (not handled).
 struct HaloRanges {
   SmallVector<int64_t> start, used;
-  int64_t size = 0;
+  int64_t size = 0, padLow = 0, padHigh = 0;
+  bool valid = true;
 };
 
-/// The output split: tile t's outputs [t*so, t*so + so) read rows from
-/// their first window's start to their last window's end.
+int64_t floorDiv(int64_t a, int64_t b) {
+  return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+
+/// The output split: tile t's outputs [t*so, t*so + so) read the positions
+/// of the (base-dilated, padded) input from their first window's start to
+/// their last window's end, and with them the input rows in that range.
+/// Under base dilation the first position may fall on a hole: the local
+/// convolution then pads before the first row, the same for every tile
+/// when (so * stride) is a multiple of the dilation (otherwise invalid).
 HaloRanges outputSplitRanges(const SpatialWindow &w, int64_t outSize,
                              int64_t k) {
   HaloRanges r;
   int64_t so = (outSize + k - 1) / k;
   int64_t span = (w.size - 1) * w.rhsDilate + 1;
-  r.size = (so - 1) * w.stride + span;
+  int64_t positions = (so - 1) * w.stride + span;
+  int64_t ld = w.lhsDilate;
   for (int64_t t = 0; t < k; ++t) {
-    r.start.push_back(t * so * w.stride - w.padLow);
+    int64_t first = t * so * w.stride - w.padLow;
+    // Positions before the first row of the range (on holes).
+    int64_t before = ((-first) % ld + ld) % ld;
+    int64_t firstRow = (first + before) / ld;
+    int64_t lastRow = floorDiv(first + positions - 1, ld);
+    if (t == 0) {
+      r.size = lastRow - firstRow + 1;
+      r.padLow = before;
+      r.padHigh = positions - before - ((r.size - 1) * ld + 1);
+    }
+    r.valid &= before == r.padLow && lastRow - firstRow + 1 == r.size;
+    r.start.push_back(firstRow);
     int64_t u = std::clamp<int64_t>(outSize - t * so, 0, so);
-    r.used.push_back(u > 0 ? (u - 1) * w.stride + span : 0);
+    r.used.push_back(u > 0
+                         ? floorDiv(first + (u - 1) * w.stride + span - 1, ld) -
+                               firstRow + 1
+                         : 0);
   }
+  r.valid &= r.size >= 1;
   return r;
 }
 
@@ -282,8 +311,8 @@ ShardingAttr ConvolutionPartitioner::legalize(ShardingAttr iter) const {
     SpatialWindow w = window(i);
     int64_t inSize = lhsType.getDimSize(dims.getInputSpatial()[i]);
     int64_t outSize = outType.getDimSize(dims.getOutputSpatial()[i]);
-    // Base dilation interleaves holes with the input rows: the rows a tile
-    // needs are no longer a shifted window of the input (not handled).
+    // Base dilation (output split only) needs the same local window on
+    // every tile (HaloRanges::valid).
     // A split that leaves half the tiles or more without outputs (weight-
     // gradient convolutions have output spatial dims of 1) computes on few
     // devices while the others idle; the plan cost (bytes moved) does not
@@ -292,12 +321,14 @@ ShardingAttr ConvolutionPartitioner::legalize(ShardingAttr iter) const {
     int64_t split = kernelSplit[i] ? w.size : outSize;
     int64_t outShard = (split + k - 1) / k;
     int64_t busyTiles = outShard > 0 ? (split + outShard - 1) / outShard : 0;
-    bool splittable = w.lhsDilate == 1 && w.size >= 1 && w.stride >= 1 &&
+    bool splittable = (w.lhsDilate == 1 || !kernelSplit[i]) &&
+                      w.lhsDilate >= 1 && w.size >= 1 && w.stride >= 1 &&
                       w.rhsDilate >= 1 && 2 * busyTiles > k;
     if (splittable && outSize > 0) {
       HaloRanges r = ranges(i, k);
-      splittable = haloIsCheaperThanGather(inSize, k, r.start, r.used,
-                                           mirrored(i), /*trimmed=*/true);
+      splittable =
+          r.valid && haloIsCheaperThanGather(inSize, k, r.start, r.used,
+                                             mirrored(i), /*trimmed=*/true);
     }
     if (!splittable)
       unsplittable.push_back(spatialIter[i]);
@@ -342,7 +373,8 @@ Value ConvolutionPartitioner::buildLocal(ShardingAttr iter,
       lhs =
           replaceOutsideInput(spmd, lhs, lhsSharding, d, r.start, inSize,
                               spmd.constantScalar(lhsType.getElementType(), 0));
-    windows[i].padLow = windows[i].padHigh = 0;
+    windows[i].padLow = r.padLow;
+    windows[i].padHigh = r.padHigh;
     if (kernelSplit[i])
       windows[i].size = (windows[i].size + k - 1) / k;
     windowChanged = true;
