@@ -172,12 +172,18 @@ LiteralRef SharedWork::run(ExecContext &ctx, Operation *op, Handler handler,
         cv.wait(lock, [&] { return entry->done; });
         --entry->waiters;
       }
+      // `held` is referenced by the waiters, so nobody updated it in place.
+      bool verify = !entry->held;
       LiteralRef result = entry->held ? entry->held : entry->result.lock();
       if (entry->waiters == 0)
         entry->held.reset();
-      if (result && !entry->failed)
+      if (result && !entry->failed &&
+          (!verify || hashLiteral(*result, 0) == entry->resultHash))
         return result;
-      // The computing device failed (or the result is gone): compute here.
+      // The computing device failed, or the result is gone or was updated
+      // in place: compute here (and forget the entry once nobody waits).
+      if (entry->waiters == 0)
+        bucket.erase(it);
       break;
     }
     mine = std::make_shared<Entry>();
@@ -191,8 +197,10 @@ LiteralRef SharedWork::run(ExecContext &ctx, Operation *op, Handler handler,
   SmallVector<LiteralRef, 4> keepAlive(operands.begin(), operands.end());
   LiteralRef result = handler(ctx, op, operands);
 
+  uint64_t resultHash = result ? hashLiteral(*result, 0) : 0;
   std::lock_guard<std::mutex> lock(mutex);
   mine->done = true;
+  mine->resultHash = resultHash;
   mine->failed = !result;
   mine->result = result;
   if (mine->waiters > 0)

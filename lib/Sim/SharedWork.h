@@ -19,6 +19,9 @@
 //
 // Entries refer to operands and results weakly: an entry lives while some
 // device still holds them, so the cache never keeps dead values alive.
+// Operands are compared in full; a result taken through its weak reference
+// must still have the hash it was published with (a device holding it
+// alone may have updated it in place since).
 //
 //===----------------------------------------------------------------------===//
 
@@ -54,6 +57,10 @@ private:
     mlir::Operation *op = nullptr;
     std::vector<std::weak_ptr<Literal>> operands;
     std::weak_ptr<Literal> result;
+    /// The result's hash when published: an in-place handler (dynamic-
+    /// update-slice, scatter) may update a literal it holds alone, which a
+    /// weak reference does not prevent; such a result is not handed out.
+    uint64_t resultHash = 0;
     /// Held while devices wait, so they all get it.
     LiteralRef held;
     bool done = false;
