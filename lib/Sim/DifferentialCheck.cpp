@@ -444,7 +444,8 @@ FailureOr<DifferentialCheckResult> sim::runDifferentialCheck(
   deviceInputs.clear();
   deviceInputs.shrink_to_fit();
   auto start = std::chrono::steady_clock::now();
-  std::vector<LiteralRef> results = partitioned.run(args, exec, error);
+  std::vector<LiteralRef> results =
+      partitioned.runConsuming(std::move(args), exec, error);
   result.partitionedSeconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();

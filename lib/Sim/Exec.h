@@ -81,6 +81,10 @@ public:
   /// Runs a computation on `args`.
   LiteralRef call(const CompiledComputation &computation,
                   llvm::ArrayRef<LiteralRef> args);
+  /// As above, taking the arguments: each parameter's value is moved out of
+  /// `args`, so it dies after its last use.
+  LiteralRef callConsuming(const CompiledComputation &computation,
+                           std::vector<LiteralRef> &args);
   /// Runs the computation named by `callee` for `user`; reports a missing
   /// computation against `user`.
   LiteralRef call(mlir::Operation *user, mlir::FlatSymbolRefAttr callee,
@@ -108,6 +112,11 @@ public:
   /// How many infeeds this device has executed (selects the data stream).
   uint64_t infeedCounter = 0;
   std::string error;
+
+private:
+  LiteralRef callImpl(const CompiledComputation &computation,
+                      llvm::ArrayRef<LiteralRef> args,
+                      std::vector<LiteralRef> *owned);
 };
 
 //===----------------------------------------------------------------------===//

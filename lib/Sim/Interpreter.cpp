@@ -193,6 +193,17 @@ LiteralRef ExecContext::call(Operation *user, FlatSymbolRefAttr callee,
 
 LiteralRef ExecContext::call(const CompiledComputation &computation,
                              ArrayRef<LiteralRef> args) {
+  return callImpl(computation, args, nullptr);
+}
+
+LiteralRef ExecContext::callConsuming(const CompiledComputation &computation,
+                                      std::vector<LiteralRef> &args) {
+  return callImpl(computation, args, &args);
+}
+
+LiteralRef ExecContext::callImpl(const CompiledComputation &computation,
+                                 ArrayRef<LiteralRef> args,
+                                 std::vector<LiteralRef> *owned) {
   if (args.size() != computation.numParameters)
     return fail(computation.op, "computation @" + computation.op.getSymName() +
                                     " takes " +
@@ -211,7 +222,10 @@ LiteralRef ExecContext::call(const CompiledComputation &computation,
         printHloShape(os, op->getResult(0).getType());
         return fail(op, "argument does not match parameter shape " + os.str());
       }
-      values[i] = arg;
+      if (owned)
+        values[i] = std::move((*owned)[param.getParameterNumber()]);
+      else
+        values[i] = arg;
       continue;
     }
     Handler handler = computation.handlers[i];
@@ -400,6 +414,19 @@ LiteralRef Executable::runSingle(ArrayRef<LiteralRef> args,
 std::vector<LiteralRef> Executable::run(ArrayRef<std::vector<LiteralRef>> args,
                                         const ExecOptions &options,
                                         std::string &error) const {
+  return runImpl(args, nullptr, options, error);
+}
+
+std::vector<LiteralRef>
+Executable::runConsuming(std::vector<std::vector<LiteralRef>> args,
+                         const ExecOptions &options, std::string &error) const {
+  return runImpl(args, &args, options, error);
+}
+
+std::vector<LiteralRef>
+Executable::runImpl(ArrayRef<std::vector<LiteralRef>> args,
+                    std::vector<std::vector<LiteralRef>> *owned,
+                    const ExecOptions &options, std::string &error) const {
   int64_t numDevices = options.numReplicas * options.numPartitions;
   if (numDevices <= 0 || static_cast<int64_t>(args.size()) != numDevices) {
     error = "error: expected arguments for " + std::to_string(numDevices) +
@@ -411,7 +438,8 @@ std::vector<LiteralRef> Executable::run(ArrayRef<std::vector<LiteralRef>> args,
   std::vector<std::string> errors(numDevices);
   if (numDevices == 1) {
     ExecContext ctx(*program, options, 0, 0, nullptr);
-    results[0] = ctx.call(entry, args[0]);
+    results[0] = owned ? ctx.callConsuming(entry, (*owned)[0])
+                       : ctx.call(entry, args[0]);
     if (!results[0]) {
       error = ctx.error.empty() ? "error: execution failed" : ctx.error;
       return {};
@@ -425,7 +453,8 @@ std::vector<LiteralRef> Executable::run(ArrayRef<std::vector<LiteralRef>> args,
                     device % options.numPartitions, &rendezvous);
     if (options.fastPaths)
       ctx.sharedWork = &sharedWork;
-    results[device] = ctx.call(entry, args[device]);
+    results[device] = owned ? ctx.callConsuming(entry, (*owned)[device])
+                            : ctx.call(entry, args[device]);
     if (!results[device])
       errors[device] =
           ctx.error.empty() ? "error: execution failed" : ctx.error;

@@ -80,6 +80,13 @@ public:
                               const ExecOptions &options,
                               std::string &error) const;
 
+  /// As run, but takes the arguments: each device drops a parameter after
+  /// its last use, so a run's peak memory does not include inputs it has
+  /// consumed (the differential check's shards of gigabyte inputs).
+  std::vector<LiteralRef>
+  runConsuming(std::vector<std::vector<LiteralRef>> args,
+               const ExecOptions &options, std::string &error) const;
+
   /// Runs ENTRY on a single device (replica 0, partition 0).
   LiteralRef runSingle(llvm::ArrayRef<LiteralRef> args,
                        const ExecOptions &options, std::string &error) const;
@@ -88,6 +95,12 @@ public:
 
 private:
   Executable() = default;
+  /// run / runConsuming: `owned` (null for run) holds the arguments the
+  /// devices may take.
+  std::vector<LiteralRef> runImpl(llvm::ArrayRef<std::vector<LiteralRef>> args,
+                                  std::vector<std::vector<LiteralRef>> *owned,
+                                  const ExecOptions &options,
+                                  std::string &error) const;
   mlir::ModuleOp module;
   std::unique_ptr<Program> program;
 };
