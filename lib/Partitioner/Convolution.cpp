@@ -21,7 +21,9 @@
 //     (exchangeHalo, only the rows needed), rows outside the input are
 //     zeroed (the convolution's padding), and the local convolution runs
 //     on them without padding on that dim (with base dilation: the same
-//     local padding on every tile, when the tiles start in the same phase);
+//     local padding on every tile when the tiles start in the same phase,
+//     otherwise the rows are dilated locally and each tile slices its
+//     positions from its phase);
 //   * or, when the rhs splits a spatial dim the result does not (weight-
 //     gradient convolutions), the spatial dims of the lhs and the rhs
 //     (kernel split): tile t holds a range of kernel taps (zero past the
@@ -30,10 +32,8 @@
 //     are all-reduced like a contracting dim.
 //
 // Splits the op cannot make are replicated before planning: group splits
-// that do not divide the group count, base-dilated (lhs_dilate > 1) output
-// splits whose tiles would need different local paddings and kernel splits
-// of base-dilated dims, splits leaving half the tiles without outputs and
-// halos
+// that do not divide the group count, kernel splits of base-dilated dims,
+// splits leaving half the tiles without outputs and halos
 // that would move as much as gathering the dim. The kernel's spatial dims
 // are always whole.
 //
@@ -62,6 +62,12 @@ struct HaloRanges {
   SmallVector<int64_t> start, used;
   int64_t size = 0, padLow = 0, padHigh = 0;
   bool valid = true;
+  /// Base dilation with tiles in different phases: the local rows are
+  /// dilated explicitly and tile t's `positions` dilated positions start
+  /// `phase[t]` after its first row (a per-device dynamic-slice).
+  bool dilateLocally = false;
+  int64_t positions = 0;
+  SmallVector<int64_t> phase;
 };
 
 int64_t floorDiv(int64_t a, int64_t b) {
@@ -101,7 +107,28 @@ HaloRanges outputSplitRanges(const SpatialWindow &w, int64_t outSize,
                          : 0);
   }
   r.valid &= r.size >= 1;
-  return r;
+  if (r.valid || ld == 1)
+    return r;
+  // Tiles in different phases: each reads from the row at or before its
+  // first position, as many rows as the longest range needs.
+  HaloRanges m;
+  m.dilateLocally = true;
+  m.positions = positions;
+  for (int64_t t = 0; t < k; ++t) {
+    int64_t first = t * so * w.stride - w.padLow;
+    int64_t firstRow = floorDiv(first, ld);
+    m.start.push_back(firstRow);
+    m.phase.push_back(first - firstRow * ld);
+    m.size =
+        std::max(m.size, floorDiv(first + positions - 1, ld) - firstRow + 1);
+    int64_t u = std::clamp<int64_t>(outSize - t * so, 0, so);
+    m.used.push_back(u > 0
+                         ? floorDiv(first + (u - 1) * w.stride + span - 1, ld) -
+                               firstRow + 1
+                         : 0);
+  }
+  m.valid = m.size >= 1;
+  return m;
 }
 
 /// The kernel split (weight-gradient convolutions, where the rhs is split
@@ -375,6 +402,42 @@ Value ConvolutionPartitioner::buildLocal(ShardingAttr iter,
                               spmd.constantScalar(lhsType.getElementType(), 0));
     windows[i].padLow = r.padLow;
     windows[i].padHigh = r.padHigh;
+    if (r.dilateLocally) {
+      // Row j at position j*ld (ld - 1 more zeros at the end so every
+      // tile's positions fit), then each tile's positions from its phase;
+      // the local convolution has no base dilation.
+      int64_t ld = windows[i].lhsDilate;
+      auto type = cast<RankedTensorType>(lhs.getType());
+      int64_t rank = type.getRank();
+      SmallVector<int64_t> low(rank, 0), high(rank, 0), interior(rank, 0);
+      SmallVector<int64_t> shape(type.getShape());
+      high[d] = ld - 1;
+      interior[d] = ld - 1;
+      shape[d] = type.getDimSize(d) * ld;
+      OpBuilder &b = spmd.builder;
+      lhs = spmd.create("hlo.pad",
+                        {lhs, spmd.constantScalar(type.getElementType(), 0)},
+                        withShape(type, shape),
+                        {b.getNamedAttr("edge_padding_low",
+                                        b.getDenseI64ArrayAttr(low)),
+                         b.getNamedAttr("edge_padding_high",
+                                        b.getDenseI64ArrayAttr(high)),
+                         b.getNamedAttr("interior_padding",
+                                        b.getDenseI64ArrayAttr(interior))})
+                ->getResult(0);
+      SmallVector<int64_t> table(spmd.numPartitions(), 0);
+      for (int64_t dev = 0; dev < spmd.numPartitions(); ++dev)
+        if (std::optional<SmallVector<int64_t>> index =
+                getTileIndex(lhsSharding, dev))
+          table[dev] = r.phase[(*index)[d]];
+      SmallVector<Value> starts;
+      for (int64_t j = 0; j < rank; ++j)
+        starts.push_back(j == d ? spmd.lookup(table) : spmd.constantI32(0));
+      shape[d] = r.positions;
+      lhs = spmd.dynamicSlice(lhs, starts, shape);
+      windows[i].lhsDilate = 1;
+      windows[i].padLow = windows[i].padHigh = 0;
+    }
     if (kernelSplit[i])
       windows[i].size = (windows[i].size + k - 1) / k;
     windowChanged = true;
