@@ -107,7 +107,11 @@ HaloRanges outputSplitRanges(const SpatialWindow &w, int64_t outSize,
                          : 0);
   }
   r.valid &= r.size >= 1;
-  if (r.valid || ld == 1)
+  // Dilating locally makes the local convolution multiply ld - 1 zeros per
+  // row (a convolution with lhs_dilate skips them): past a dilation of 2
+  // that costs more than gathering the dim (024: lhs_dilate 32).
+  constexpr int64_t kMaxLocalDilation = 2;
+  if (r.valid || ld == 1 || ld > kMaxLocalDilation)
     return r;
   // Tiles in different phases: each reads from the row at or before its
   // first position, as many rows as the longest range needs.
