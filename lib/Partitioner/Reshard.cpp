@@ -504,16 +504,23 @@ static Plan planReshard(ShardingAttr from, ShardingAttr to,
                 splitsEvenly(shape[b], tiles[b], f))
               push(StepKind::AllToAll, a, b, f, true, bytes * (f - 1) / f);
         }
-        if (excess > 1) {
-          int64_t f = excess;
-          if (tiles[a] != f && !splitsEvenly(shape[a], tiles[a] / f, f)) {
-            int64_t permutes = haloPermutes(shape[a], tiles[a], f, false);
-            push(StepKind::GatherHalo, a, mesh.replDim, f, true,
-                 bytes * permutes + kStepCost * (permutes - 1));
-            f = tiles[a];
+        // Gathers of any part of the excess: the rest may still move to
+        // another dim by an all-to-all. A dim that does not split evenly
+        // is coarsened by a halo exchange, or gathered whole.
+        bool gatherWhole = false;
+        for (int64_t f : factorsOf(excess)) {
+          if (tiles[a] == f || splitsEvenly(shape[a], tiles[a] / f, f)) {
+            push(StepKind::Gather, a, mesh.replDim, f, true, bytes * (f - 1));
+            continue;
           }
-          push(StepKind::Gather, a, mesh.replDim, f, true, bytes * (f - 1));
+          int64_t permutes = haloPermutes(shape[a], tiles[a], f, false);
+          push(StepKind::GatherHalo, a, mesh.replDim, f, true,
+               bytes * permutes + kStepCost * (permutes - 1));
+          gatherWhole = true;
         }
+        if (gatherWhole && excess != tiles[a])
+          push(StepKind::Gather, a, mesh.replDim, tiles[a], true,
+               bytes * (tiles[a] - 1));
         for (int64_t f : factorsOf(std::gcd(replicas, missing))) {
           StepKind kind = StepKind::Slice;
           double cost = 0;
