@@ -22,6 +22,8 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <type_traits>
+#include <utility>
 
 using namespace mlir;
 using namespace gshard;
@@ -357,9 +359,10 @@ bool mergeSort(std::vector<int64_t> &items, Less less) {
 
 /// The stable order of `order` by one native key compared with LT or GT,
 /// when that compare is a strict weak order (integer keys, float keys
-/// without NaN): then every stable sort yields the same permutation, so
-/// std::stable_sort on the keys gives mergeSort's result several times
-/// faster. Returns false (and leaves `order`) otherwise.
+/// without NaN): then the stable permutation is unique -- the order by
+/// (key, original position) -- and std::sort on those pairs gives
+/// mergeSort's result several times faster. Returns false (and leaves
+/// `order`) otherwise.
 static bool sortBySingleKey(const std::vector<LexLevel> &levels,
                             std::vector<int64_t> &order) {
   if (levels.size() != 1 || levels[0].tie.valid)
@@ -369,13 +372,26 @@ static bool sortBySingleKey(const std::vector<LexLevel> &levels,
   bool greater = c.direction == hlo::ComparisonDirection::GT;
   if (!greater && c.direction != hlo::ComparisonDirection::LT)
     return false;
+  // The stable order by key is the order by (key, index): std::sort on
+  // (key, index) pairs gives it without a stable sort's merges.
   auto run = [&](const auto &key) {
+    using Key = std::decay_t<decltype(key[0])>;
+    std::vector<std::pair<Key, int64_t>> items(order.size());
+    for (size_t i = 0; i < order.size(); ++i)
+      items[i] = {key[order[i]], order[i]};
+    auto byIndex = [](const auto &a, const auto &b) {
+      return a.second < b.second;
+    };
     if (greater)
-      std::stable_sort(order.begin(), order.end(),
-                       [&](int64_t a, int64_t b) { return key[a] > key[b]; });
+      std::sort(items.begin(), items.end(), [&](const auto &a, const auto &b) {
+        return a.first > b.first || (!(b.first > a.first) && byIndex(a, b));
+      });
     else
-      std::stable_sort(order.begin(), order.end(),
-                       [&](int64_t a, int64_t b) { return key[a] < key[b]; });
+      std::sort(items.begin(), items.end(), [&](const auto &a, const auto &b) {
+        return a.first < b.first || (!(b.first < a.first) && byIndex(a, b));
+      });
+    for (size_t i = 0; i < order.size(); ++i)
+      order[i] = items[i].second;
     return true;
   };
   if (!keys.floats.empty()) {
