@@ -407,6 +407,36 @@ static bool sortBySingleKey(const std::vector<LexLevel> &levels,
   return run(keys.ints);
 }
 
+/// out[offsets[i]] = in[offsets[order[i]]] for every i, with a fixed-size
+/// copy per element width (a memcpy of a run-time size per element was a
+/// tenth of a 268M-element sort).
+static void permuteInto(Literal &out, const Literal &in,
+                        ArrayRef<int64_t> offsets, ArrayRef<int64_t> order) {
+  auto copy = [&](auto width) {
+    constexpr size_t bytes = decltype(width)::value;
+    uint8_t *dst = out.data();
+    const uint8_t *src = in.data();
+    for (size_t i = 0; i < offsets.size(); ++i)
+      std::memcpy(dst + offsets[i] * bytes, src + offsets[order[i]] * bytes,
+                  bytes);
+  };
+  switch (in.getElementBytes()) {
+  case 1:
+    return copy(std::integral_constant<size_t, 1>());
+  case 2:
+    return copy(std::integral_constant<size_t, 2>());
+  case 4:
+    return copy(std::integral_constant<size_t, 4>());
+  case 8:
+    return copy(std::integral_constant<size_t, 8>());
+  case 16:
+    return copy(std::integral_constant<size_t, 16>());
+  default:
+    for (size_t i = 0; i < offsets.size(); ++i)
+      out.copyElement(offsets[i], in, offsets[order[i]]);
+  }
+}
+
 LiteralRef packResults(Operation *op, std::vector<LiteralRef> results) {
   if (results.size() == 1 && !isa<TupleType>(op->getResult(0).getType()))
     return results[0];
@@ -511,8 +541,7 @@ LiteralRef sortHandler(ExecContext &ctx, Operation *op,
     if (!sorted)
       return nullptr;
     for (size_t k = 0; k < operands.size(); ++k)
-      for (int64_t i = 0; i < length; ++i)
-        results[k]->copyElement(offsets[i], *operands[k], offsets[order[i]]);
+      permuteInto(*results[k], *operands[k], offsets, order);
     nextIndex(index, outerShape);
   }
   return packResults(op, results);
