@@ -130,8 +130,15 @@ static void withLoader(const MatrixRef &src, Fn &&fn) {
       return;
     }
     case ElemKind::BF16: {
+      // bf16ToFloat inlined (the bits are a float's upper half): it is
+      // called once per element per kernel tap in convolution patches.
       const uint16_t *p = typedData<uint16_t>(lit);
-      fn([p](int64_t o) { return static_cast<double>(bf16ToFloat(p[o])); });
+      fn([p](int64_t o) {
+        uint32_t wide = static_cast<uint32_t>(p[o]) << 16;
+        float value;
+        std::memcpy(&value, &wide, 4);
+        return static_cast<double>(value);
+      });
       return;
     }
     case ElemKind::F16: {
