@@ -6,6 +6,7 @@
 
 #include "gshard/Sim/Check.h"
 
+#include "gshard/Sharding/Sharding.h"
 #include "gshard/Sim/Sharding.h"
 
 #include "Exec.h"
@@ -198,9 +199,7 @@ LiteralRef gshard::sim::shardValue(const LiteralRef &global,
     for (size_t i = 0; i < tuple.size(); ++i) {
       hlo::ShardingAttr element = sharding;
       if (sharding && sharding.isTuple())
-        element = i < sharding.getTupleElements().size()
-                      ? sharding.getTupleElements()[i]
-                      : nullptr;
+        element = getTupleElementSharding(sharding, tuple, i);
       LiteralRef part =
           shardValue(global->getElements()[i], element, tuple.getType(i),
                      partition, garbageSeed * 31 + i, error);
@@ -283,9 +282,7 @@ static LiteralRef unshardAt(ArrayRef<LiteralRef> perPartition,
       }
       hlo::ShardingAttr element = sharding;
       if (sharding && sharding.isTuple())
-        element = i < sharding.getTupleElements().size()
-                      ? sharding.getTupleElements()[i]
-                      : nullptr;
+        element = getTupleElementSharding(sharding, tuple, i);
       LiteralRef value = unshardAt(
           parts, element, tuple.getType(i),
           path.empty() ? std::to_string(i) : path + "." + std::to_string(i),

@@ -11,6 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "gshard/Sharding/Sharding.h"
 #include "gshard/Sim/Check.h"
 #include "gshard/Sim/Interpreter.h"
 #include "gshard/Sim/Sharding.h"
@@ -78,7 +79,7 @@ static int64_t getDrawKey(hlo::ShardingAttr sharding, int64_t device,
 /// `device`'s value of a parameter: `shared`, with each leaf that
 /// `sharding` makes manual (or manual-subgroup) taken from `draw(key)`, the
 /// parameter's random value for that device (group).
-static LiteralRef getDeviceInput(const LiteralRef &shared,
+static LiteralRef getDeviceInput(const LiteralRef &shared, Type type,
                                  hlo::ShardingAttr sharding, int64_t device,
                                  int64_t P,
                                  llvm::function_ref<LiteralRef(int64_t)> draw,
@@ -87,14 +88,16 @@ static LiteralRef getDeviceInput(const LiteralRef &shared,
     return shared;
   if (shared->isTuple()) {
     std::vector<LiteralRef> elements;
+    auto tuple = dyn_cast<TupleType>(type);
+    if (!tuple || tuple.size() != shared->getNumTupleElements())
+      return shared;
     for (auto [i, element] : llvm::enumerate(shared->getElements())) {
       hlo::ShardingAttr sub = sharding;
       if (sharding.isTuple())
-        sub = i < sharding.getTupleElements().size()
-                  ? sharding.getTupleElements()[i]
-                  : nullptr;
+        sub = getTupleElementSharding(sharding, tuple, i);
       path.push_back(i);
-      elements.push_back(getDeviceInput(element, sub, device, P, draw, path));
+      elements.push_back(getDeviceInput(element, tuple.getType(i), sub, device,
+                                        P, draw, path));
       path.pop_back();
     }
     return Literal::makeTuple(elements);
@@ -155,9 +158,7 @@ getLeafSharding(hlo::ShardingAttr sharding, Type type, StringRef path) {
       if (!tuple || index.getAsInteger(10, i) || i >= tuple.size())
         return {nullptr, nullptr};
       if (sharding && sharding.isTuple())
-        sharding = i < sharding.getTupleElements().size()
-                       ? sharding.getTupleElements()[i]
-                       : nullptr;
+        sharding = getTupleElementSharding(sharding, tuple, i);
       type = tuple.getType(i);
     }
   }
@@ -393,8 +394,8 @@ FailureOr<DifferentialCheckResult> sim::runDifferentialCheck(
     };
     for (int64_t d = 1; d < P * R; ++d) {
       llvm::SmallVector<size_t> path;
-      deviceInputs[d][i] =
-          getDeviceInput(inputs[i], sharding, d, P, draw, path);
+      deviceInputs[d][i] = getDeviceInput(inputs[i], origParams[i].getType(),
+                                          sharding, d, P, draw, path);
     }
   }
 
