@@ -414,21 +414,10 @@ Value ConvolutionPartitioner::buildLocal(ShardingAttr iter,
       auto type = cast<RankedTensorType>(lhs.getType());
       int64_t rank = type.getRank();
       SmallVector<int64_t> low(rank, 0), high(rank, 0), interior(rank, 0);
-      SmallVector<int64_t> shape(type.getShape());
       high[d] = ld - 1;
       interior[d] = ld - 1;
-      shape[d] = type.getDimSize(d) * ld;
-      OpBuilder &b = spmd.builder;
-      lhs = spmd.create("hlo.pad",
-                        {lhs, spmd.constantScalar(type.getElementType(), 0)},
-                        withShape(type, shape),
-                        {b.getNamedAttr("edge_padding_low",
-                                        b.getDenseI64ArrayAttr(low)),
-                         b.getNamedAttr("edge_padding_high",
-                                        b.getDenseI64ArrayAttr(high)),
-                         b.getNamedAttr("interior_padding",
-                                        b.getDenseI64ArrayAttr(interior))})
-                ->getResult(0);
+      lhs = spmd.pad(lhs, spmd.constantScalar(type.getElementType(), 0), low,
+                     high, interior);
       SmallVector<int64_t> table(spmd.numPartitions(), 0);
       for (int64_t dev = 0; dev < spmd.numPartitions(); ++dev)
         if (std::optional<SmallVector<int64_t>> index =
@@ -437,6 +426,7 @@ Value ConvolutionPartitioner::buildLocal(ShardingAttr iter,
       SmallVector<Value> starts;
       for (int64_t j = 0; j < rank; ++j)
         starts.push_back(j == d ? spmd.lookup(table) : spmd.constantI32(0));
+      SmallVector<int64_t> shape(type.getShape());
       shape[d] = r.positions;
       lhs = spmd.dynamicSlice(lhs, starts, shape);
       windows[i].lhsDilate = 1;

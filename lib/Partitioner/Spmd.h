@@ -259,8 +259,11 @@ public:
   Value transpose(Value v, llvm::ArrayRef<int64_t> perm);
   Value slice(Value v, llvm::ArrayRef<int64_t> start,
               llvm::ArrayRef<int64_t> limit);
+  /// `v` padded with `padValue`: `low`/`high` at the edges and `interior`
+  /// (optional) between elements of each dim.
   Value pad(Value v, Value padValue, llvm::ArrayRef<int64_t> low,
-            llvm::ArrayRef<int64_t> high);
+            llvm::ArrayRef<int64_t> high,
+            llvm::ArrayRef<int64_t> interior = {});
   Value dynamicSlice(Value v, llvm::ArrayRef<Value> starts,
                      llvm::ArrayRef<int64_t> sizes);
   Value dynamicUpdateSlice(Value v, Value update, llvm::ArrayRef<Value> starts);

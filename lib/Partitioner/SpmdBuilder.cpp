@@ -300,14 +300,19 @@ Value Spmd::slice(Value v, ArrayRef<int64_t> start, ArrayRef<int64_t> limit) {
 }
 
 Value Spmd::pad(Value v, Value padValue, ArrayRef<int64_t> low,
-                ArrayRef<int64_t> high) {
-  if (llvm::all_of(low, [](int64_t x) { return x == 0; }) &&
-      llvm::all_of(high, [](int64_t x) { return x == 0; }))
+                ArrayRef<int64_t> high, ArrayRef<int64_t> interiorPadding) {
+  auto isZero = [](int64_t x) { return x == 0; };
+  if (llvm::all_of(low, isZero) && llvm::all_of(high, isZero) &&
+      llvm::all_of(interiorPadding, isZero))
     return v;
   auto type = cast<RankedTensorType>(v.getType());
-  SmallVector<int64_t> shape, interior(low.size(), 0);
-  for (int64_t i = 0; i < type.getRank(); ++i)
-    shape.push_back(type.getDimSize(i) + low[i] + high[i]);
+  SmallVector<int64_t> shape, interior(interiorPadding);
+  interior.resize(low.size(), 0);
+  for (int64_t i = 0; i < type.getRank(); ++i) {
+    int64_t n = type.getDimSize(i);
+    shape.push_back(n + low[i] + high[i] +
+                    std::max<int64_t>(n - 1, 0) * interior[i]);
+  }
   return create("hlo.pad", {v, padValue}, withShape(type, shape),
                 {builder.getNamedAttr("edge_padding_low",
                                       builder.getDenseI64ArrayAttr(low)),

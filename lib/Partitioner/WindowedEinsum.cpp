@@ -55,32 +55,35 @@ SmallVector<int64_t> ringPairs(ShardingAttr s, int64_t dim) {
   return pairs;
 }
 
-/// A new computation named after `base` whose parameter 0 has `paramType`;
-/// returns it with a builder at its end and the parameter.
-std::pair<hlo::ComputationOp, Value>
-createComputation(ModuleState &state, StringRef base, Type paramType) {
+/// A new computation named after `base` with one parameter of `paramType`,
+/// whose root `build` returns from the parameter (ops built on an Spmd of
+/// the new computation, located at `outer`'s current instruction).
+FlatSymbolRefAttr
+buildComputation(Spmd &outer, StringRef base, Type paramType,
+                 llvm::function_ref<Value(Spmd &, Value)> build) {
+  ModuleState &state = outer.state;
   MLIRContext *context = state.context;
   std::string name = state.uniqueComputationName(base);
-  Location loc = NameLoc::get(StringAttr::get(context, name));
   OpBuilder b(context);
   b.setInsertionPointToStart(state.module.getBody());
-  OperationState computation(loc, hlo::ComputationOp::getOperationName());
+  OperationState computation(NameLoc::get(StringAttr::get(context, name)),
+                             hlo::ComputationOp::getOperationName());
   computation.addAttribute("sym_name", StringAttr::get(context, name));
   computation.addRegion()->push_back(new Block());
   auto op = cast<hlo::ComputationOp>(b.create(computation));
-  OpBuilder body = OpBuilder::atBlockEnd(&op.getBody().front());
+  Spmd inner(state, op);
+  inner.current = outer.current;
+  inner.builder.setInsertionPointToEnd(&op.getBody().front());
   OperationState param(NameLoc::get(StringAttr::get(context, "state")),
                        hlo::ParameterOp::getOperationName());
   param.addAttribute("parameter_number",
                      IntegerAttr::get(IntegerType::get(context, 64), 0));
   param.addTypes(paramType);
-  return {op, body.create(param)->getResult(0)};
-}
-
-void createReturn(Spmd &spmd, Value value) {
-  OperationState ret(spmd.loc(), "hlo.return");
-  ret.addOperands(value);
-  spmd.builder.create(ret);
+  Value root = build(inner, inner.builder.create(param)->getResult(0));
+  OperationState ret(inner.loc(), "hlo.return");
+  ret.addOperands(root);
+  inner.builder.create(ret);
+  return FlatSymbolRefAttr::get(op.getSymNameAttr());
 }
 
 } // namespace
@@ -135,61 +138,48 @@ Value buildWindowedEinsum(Operation *op, Spmd &spmd,
                              spmd.constantI32(0), spmd.tileIndex(own, r)});
     Type stateType = init.getType();
 
-    auto [cond, condState] =
-        createComputation(spmd.state, "windowed_einsum.cond", stateType);
-    {
-      Spmd c(spmd.state, cond);
-      c.current = op;
-      c.builder.setInsertionPointToEnd(&cond.getBody().front());
-      Value step = c.getTupleElement(condState, 3);
-      createReturn(
-          c, c.compare(step, c.constantI32(k), hlo::ComparisonDirection::LT));
-    }
-    auto [body, bodyState] =
-        createComputation(spmd.state, "windowed_einsum.body", stateType);
-    {
-      Spmd b(spmd.state, body);
-      b.current = op;
-      b.builder.setInsertionPointToEnd(&body.getBody().front());
-      Value otherIn = b.getTupleElement(bodyState, 0);
-      Value chunkIn = b.getTupleElement(bodyState, 1);
-      Value acc = b.getTupleElement(bodyState, 2);
-      Value step = b.getTupleElement(bodyState, 3);
-      Value position = b.getTupleElement(bodyState, 4);
-      // At step i, ring position p holds chunk (p + i) mod k.
-      Value held =
-          b.binary("hlo.remainder", b.binary("hlo.add", position, step),
-                   b.constantI32(k));
-      SmallVector<int64_t> partialShape(accShape);
-      partialShape[outDim] = chunk;
-      auto partialType =
-          RankedTensorType::get(partialShape, localOut.getElementType());
-      Value partial = b.cloneWith(op,
-                                  streamRhs ? ValueRange{otherIn, chunkIn}
-                                            : ValueRange{chunkIn, otherIn},
-                                  partialType)
-                          ->getResult(0);
-      SmallVector<Value> starts(accShape.size(), b.constantI32(0));
-      starts[outDim] = b.binary("hlo.multiply", held, b.constantI32(chunk));
-      acc = b.dynamicUpdateSlice(acc, partial, starts);
-      b.recordFrom = own;
-      b.recordTo = windowPlan;
-      Value next = b.collectivePermute(
-          chunkIn, ringPairs(own, r),
-          "windowed einsum: pass the streamed operand's chunk along the ring");
-      b.recordFrom = b.recordTo = nullptr;
-      Value nextStep = b.binary("hlo.add", step, b.constantI32(1));
-      createReturn(b, b.tuple({otherIn, next, acc, nextStep, position}));
-    }
-    Value loop =
-        spmd.create(
-                "hlo.while", init, stateType,
-                {spmd.builder.getNamedAttr(
-                     "condition",
-                     FlatSymbolRefAttr::get(cond.getSymNameAttr())),
-                 spmd.builder.getNamedAttr(
-                     "body", FlatSymbolRefAttr::get(body.getSymNameAttr()))})
-            ->getResult(0);
+    spmd.current = op;
+    FlatSymbolRefAttr cond = buildComputation(
+        spmd, "windowed_einsum.cond", stateType, [&](Spmd &c, Value state) {
+          return c.compare(c.getTupleElement(state, 3), c.constantI32(k),
+                           hlo::ComparisonDirection::LT);
+        });
+    FlatSymbolRefAttr body = buildComputation(
+        spmd, "windowed_einsum.body", stateType, [&](Spmd &b, Value state) {
+          Value otherIn = b.getTupleElement(state, 0);
+          Value chunkIn = b.getTupleElement(state, 1);
+          Value acc = b.getTupleElement(state, 2);
+          Value step = b.getTupleElement(state, 3);
+          Value position = b.getTupleElement(state, 4);
+          // At step i, ring position p holds chunk (p + i) mod k.
+          Value held =
+              b.binary("hlo.remainder", b.binary("hlo.add", position, step),
+                       b.constantI32(k));
+          SmallVector<int64_t> partialShape(accShape);
+          partialShape[outDim] = chunk;
+          auto partialType =
+              RankedTensorType::get(partialShape, localOut.getElementType());
+          Value partial = b.cloneWith(op,
+                                      streamRhs ? ValueRange{otherIn, chunkIn}
+                                                : ValueRange{chunkIn, otherIn},
+                                      partialType)
+                              ->getResult(0);
+          SmallVector<Value> starts(accShape.size(), b.constantI32(0));
+          starts[outDim] = b.binary("hlo.multiply", held, b.constantI32(chunk));
+          acc = b.dynamicUpdateSlice(acc, partial, starts);
+          b.recordFrom = own;
+          b.recordTo = windowPlan;
+          Value next = b.collectivePermute(
+              chunkIn, ringPairs(own, r),
+              "windowed einsum: pass the streamed operand's chunk along the "
+              "ring");
+          Value nextStep = b.binary("hlo.add", step, b.constantI32(1));
+          return b.tuple({otherIn, next, acc, nextStep, position});
+        });
+    Value loop = spmd.create("hlo.while", init, stateType,
+                             {spmd.builder.getNamedAttr("condition", cond),
+                              spmd.builder.getNamedAttr("body", body)})
+                     ->getResult(0);
     Value result = spmd.getTupleElement(loop, 2);
     if (chunk * k != localOut.getDimSize(outDim)) {
       SmallVector<int64_t> start(accShape.size(), 0);
