@@ -399,9 +399,7 @@ static void compareLeaf(const Literal &expected, const Literal &actual,
   // Bit-identical values (the common case for exact partitionings, and for
   // gigabyte outputs where the element loop dominates): every element
   // matches with zero error, which is what the loop below would find.
-  if (expected.getNumBytes() == actual.getNumBytes() &&
-      std::memcmp(expected.data(), actual.data(), expected.getNumBytes()) ==
-          0) {
+  if (expected.hasSameArrayBits(actual)) {
     result.normwise = normwise && !result.exact;
     result.match = true;
     return;

@@ -12,6 +12,7 @@
 #include "llvm/Support/Format.h"
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 using namespace mlir;
@@ -555,6 +556,17 @@ Type Literal::getType(MLIRContext *context) const {
     return TupleType::get(context, types);
   }
   return RankedTensorType::get(shape, elementType);
+}
+
+bool Literal::hasSameArrayBits(const Literal &other) const {
+  if (this == &other)
+    return isArray();
+  // memcmp's pointers must be valid even for zero bytes: empty arrays have
+  // no storage.
+  return isArray() && other.isArray() && elementType == other.elementType &&
+         shape == other.shape && bytes.size() == other.bytes.size() &&
+         (bytes.empty() ||
+          std::memcmp(bytes.data(), other.bytes.data(), bytes.size()) == 0);
 }
 
 bool Literal::matchesType(Type type) const {

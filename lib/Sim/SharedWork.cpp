@@ -126,9 +126,7 @@ static bool sameBits(const Literal &a, const Literal &b) {
   }
   if (a.isToken())
     return true;
-  return a.getElementType() == b.getElementType() &&
-         a.getShape() == b.getShape() && a.getNumBytes() == b.getNumBytes() &&
-         std::memcmp(a.data(), b.data(), a.getNumBytes()) == 0;
+  return a.hasSameArrayBits(b);
 }
 
 LiteralRef SharedWork::run(ExecContext &ctx, Operation *op, Handler handler,

@@ -133,6 +133,9 @@ public:
   mlir::Type getType(mlir::MLIRContext *context) const;
   /// True if the value's shape/element types match `type` (layouts ignored).
   bool matchesType(mlir::Type type) const;
+  /// True if both are arrays of one element type and shape holding the same
+  /// bytes (so they agree element for element under any tolerance).
+  bool hasSameArrayBits(const Literal &other) const;
   /// A deep copy.
   LiteralRef clone() const;
   /// Same elements, new shape (element count must match).
